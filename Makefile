@@ -1,0 +1,39 @@
+# lim-hw: `make run` and `make test` install whatever is missing, then do their job.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lim-hw-installed
+
+.PHONY: run test bench install ngspice netlists regress clean
+
+install: ngspice $(STAMP)
+
+# ngspice (binary) and libngspice (shared library for the `shared` engine) from Debian.
+ngspice:
+	@if command -v ngspice >/dev/null 2>&1 && { [ -e /usr/lib/x86_64-linux-gnu/libngspice.so ] || ldconfig -p 2>/dev/null | grep -q 'libngspice.so '; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing ngspice and libngspice0-dev with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngspice libngspice0-dev >/dev/null; \
+	else \
+	  echo "make: ngspice is missing: run 'sudo apt-get install ngspice libngspice0-dev' (Debian/Ubuntu), then run make again" >&2; exit 1; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/lim-hw run
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+netlists: install
+	$(BIN)/python -m lim_hw.netlist.reference
+
+clean:
+	rm -rf $(VENV) lim-hw-out .pytest_cache

@@ -1,0 +1,331 @@
+"""Device cards: a TOML file describing one FN-DAM design and its training run.
+
+A card has four tables, every key SI with its unit in the name::
+
+    [device]       tox_m, area_m2, C_T_F, C_c_F, C_j_F, V0_V, V_tun_V,
+                   phi_B_eV, m_eff, T_K, R_max_per_s
+    [schedule]     the theory schedule (lim_hw.theory.ScheduleSpec keys)
+    [programming]  pulse_width_s, period_s, first_update_s, shape, rise_s, R_drv_ohm
+    [simulation]   duration_s, reltol, abstol_A, vntol_V, chgtol_C, method,
+                   engine, timeout_s, max_step_s
+
+A card with ``schedule.n_updates = 0`` describes a pure retention (decay) run.
+Loading validates everything: unknown keys, wrong types, NaN/inf, negative or
+zero sizes, inconsistent capacitances. Errors are one line naming the key and
+the fix (:class:`lim_hw.errors.InputError`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InputError
+from ..theory.schedules import ScheduleSpec
+
+
+def _check_number(section: str, key: str, value: Any, *, positive: bool = False,
+                  nonneg: bool = False, lo: float | None = None, hi: float | None = None) -> float:
+    where = f"[{section}] {key}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where} must be a number, got {value!r}; write e.g. {key} = 1.0e-9")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{where} is {value}; give a finite number")
+    if positive and value <= 0:
+        raise InputError(f"{where} = {value:g} must be > 0; give a positive value in SI units")
+    if nonneg and value < 0:
+        raise InputError(f"{where} = {value:g} must be >= 0; give a non-negative value in SI units")
+    if lo is not None and value < lo:
+        raise InputError(f"{where} = {value:g} is below the allowed minimum {lo:g}")
+    if hi is not None and value > hi:
+        raise InputError(f"{where} = {value:g} is above the allowed maximum {hi:g}")
+    return value
+
+
+def _check_choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"[{section}] {key} = {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class DeviceParams:
+    """FN-DAM cell parameters (SI).
+
+    ``C_T_F`` is the total floating-gate capacitance, of which ``C_c_F`` is the
+    control-gate coupling capacitor and ``C_j_F`` the tunnelling-junction
+    capacitance; the rest (``C_T - C_c - C_j``) goes to ground.
+    ``V0_V`` is the oxide voltage (tunnelling node minus floating gate) at t = 0;
+    ``V_tun_V`` the DC bias of the tunnelling node, so the floating gate starts
+    at ``V_tun_V - V0_V``. ``R_max_per_s`` is the barrier-free transition rate
+    that sets the LIM update-rate schedule (theory.md s.1, s.7).
+    """
+
+    tox_m: float = 12e-9
+    area_m2: float = 1e-12
+    C_T_F: float = 100e-15
+    C_c_F: float = 50e-15
+    C_j_F: float = 2e-15
+    V0_V: float = 8.0
+    V_tun_V: float = 10.0
+    phi_B_eV: float = 3.2
+    m_eff: float = 0.42
+    T_K: float = 300.0
+    R_max_per_s: float = 5e4
+
+    @property
+    def kappa(self) -> float:
+        """Control-gate coupling ratio C_c / C_T (dimensionless)."""
+        return self.C_c_F / self.C_T_F
+
+    @property
+    def C_fg_F(self) -> float:
+        """Floating-gate capacitance to ground, C_T - C_c - C_j (F)."""
+        return self.C_T_F - self.C_c_F - self.C_j_F
+
+    @property
+    def V_fg0_V(self) -> float:
+        """Initial floating-gate voltage V_tun - V0 (V)."""
+        return self.V_tun_V - self.V0_V
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DeviceParams":
+        vals = _known(d, cls, "device")
+        limits: dict[str, dict[str, float | bool]] = {
+            "tox_m": {"lo": 1e-9, "hi": 1e-7},
+            "area_m2": {"positive": True, "hi": 1e-6},
+            "C_T_F": {"positive": True, "hi": 1e-9},
+            "C_c_F": {"nonneg": True},
+            "C_j_F": {"nonneg": True},
+            "V0_V": {"lo": 0.5, "hi": 50.0},
+            "V_tun_V": {"lo": -50.0, "hi": 50.0},
+            "phi_B_eV": {"lo": 0.5, "hi": 10.0},
+            "m_eff": {"lo": 0.01, "hi": 10.0},
+            "T_K": {"lo": 1.0, "hi": 1000.0},
+            "R_max_per_s": {"positive": True},
+        }
+        out = {k: _check_number("device", k, v, **limits[k]) for k, v in vals.items()}  # type: ignore[arg-type]
+        dev = cls(**out)
+        if dev.C_c_F + dev.C_j_F > dev.C_T_F:
+            raise InputError(
+                f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F; "
+                "C_T_F is the total floating-gate capacitance and must include both")
+        return dev
+
+
+@dataclass(frozen=True)
+class ProgrammingSpec:
+    """How updates are applied: control-gate pulses through a driver resistance.
+
+    Update n (1-based) starts at ``first_update_s + (n-1) * period_s`` and lasts
+    ``pulse_width_s`` (flat top). ``shape`` is ``rectangular`` (edges of
+    ``rise_s``, meant to be fast against the driver RC) or ``ramped`` (linear
+    edges of ``rise_s``, meant to be slow: adiabatic charging). ``R_drv_ohm`` is
+    the driver's output resistance, where the switching dissipation happens.
+    """
+
+    pulse_width_s: float = 10e-3
+    period_s: float = 10.0
+    first_update_s: float = 1000.0
+    shape: str = "rectangular"
+    rise_s: float = 1e-9
+    R_drv_ohm: float = 1e5
+
+    SHAPES = ("rectangular", "ramped")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ProgrammingSpec":
+        vals = _known(d, cls, "programming")
+        out: dict[str, Any] = {}
+        for k, v in vals.items():
+            if k == "shape":
+                out[k] = _check_choice("programming", k, v, cls.SHAPES)
+            elif k == "first_update_s":
+                out[k] = _check_number("programming", k, v, nonneg=True)
+            else:
+                out[k] = _check_number("programming", k, v, positive=True)
+        spec = cls(**out)
+        if spec.pulse_width_s + 2 * spec.rise_s >= spec.period_s:
+            raise InputError(
+                f"[programming] pulse_width_s + 2*rise_s = {spec.pulse_width_s + 2 * spec.rise_s:g} s "
+                f"does not fit in period_s = {spec.period_s:g} s; lengthen the period or shorten the pulse")
+        return spec
+
+    def update_start_s(self, n: int) -> float:
+        """Start time of update n (1-based) in seconds."""
+        return self.first_update_s + (n - 1) * self.period_s
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """Transient-analysis settings. ``duration_s = 0`` means: end one period after the last update."""
+
+    duration_s: float = 0.0
+    reltol: float = 1e-6
+    abstol_A: float = 1e-21
+    vntol_V: float = 1e-9
+    chgtol_C: float = 1e-22
+    method: str = "gear"
+    engine: str = "batch"
+    timeout_s: float = 600.0
+    max_step_s: float = 0.0
+
+    METHODS = ("gear", "trap")
+    ENGINES = ("batch", "shared", "fast")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SimulationSpec":
+        vals = _known(d, cls, "simulation")
+        out: dict[str, Any] = {}
+        for k, v in vals.items():
+            if k == "method":
+                out[k] = _check_choice("simulation", k, v, cls.METHODS)
+            elif k == "engine":
+                out[k] = _check_choice("simulation", k, v, cls.ENGINES)
+            elif k in ("duration_s", "max_step_s"):
+                out[k] = _check_number("simulation", k, v, nonneg=True)
+            elif k == "reltol":
+                out[k] = _check_number("simulation", k, v, positive=True, hi=0.1)
+            else:
+                out[k] = _check_number("simulation", k, v, positive=True)
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A complete device card: device, schedule, programming and simulation."""
+
+    device: DeviceParams = field(default_factory=DeviceParams)
+    schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
+    programming: ProgrammingSpec = field(default_factory=ProgrammingSpec)
+    simulation: SimulationSpec = field(default_factory=SimulationSpec)
+    name: str = "card"
+
+    @property
+    def n_updates(self) -> int:
+        return int(self.schedule.n_updates)
+
+    @property
+    def stop_time_s(self) -> float:
+        """End of the transient (s): ``duration_s`` or one period after the last update."""
+        if self.simulation.duration_s > 0:
+            return self.simulation.duration_s
+        if self.n_updates == 0:
+            raise InputError("[simulation] duration_s is required for a retention card (schedule.n_updates = 0)")
+        return self.programming.update_start_s(self.n_updates) + self.programming.period_s
+
+    def with_updates(self, **sections: Mapping[str, Any]) -> "Card":
+        """A copy with some keys replaced, e.g. ``card.with_updates(device={"tox_m": 12.2e-9})``.
+
+        The result is validated as if loaded from TOML.
+        """
+        d = card_to_dict(self)
+        for sec, vals in sections.items():
+            if sec not in d:
+                raise InputError(f"unknown card section [{sec}]; use one of {', '.join(SECTIONS)}")
+            d[sec] = {**d[sec], **dict(vals)}
+        return card_from_dict(d, name=self.name)
+
+
+SECTIONS = ("device", "schedule", "programming", "simulation")
+
+
+def _known(d: Mapping[str, Any], cls: type, section: str) -> dict[str, Any]:
+    if not isinstance(d, Mapping):
+        raise InputError(f"[{section}] must be a TOML table")
+    allowed = [f.name for f in fields(cls)]
+    for key in d:
+        if key not in allowed:
+            raise InputError(f"unknown key [{section}] {key}; allowed keys: {', '.join(allowed)}")
+    return dict(d)
+
+
+def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | None = None) -> Card:
+    """Build and validate a :class:`Card` from a parsed TOML mapping."""
+    for key in d:
+        if key not in SECTIONS:
+            raise InputError(f"unknown card section [{key}]; allowed sections: {', '.join(SECTIONS)}")
+    card = Card(
+        device=DeviceParams.from_dict(d.get("device", {})),
+        schedule=ScheduleSpec.from_dict(d.get("schedule", {}), base_dir=base_dir),
+        programming=ProgrammingSpec.from_dict(d.get("programming", {})),
+        simulation=SimulationSpec.from_dict(d.get("simulation", {})),
+        name=name,
+    )
+    card.stop_time_s  # validates duration for retention cards
+    if card.n_updates > 0 and card.simulation.duration_s > 0:
+        last_end = card.programming.update_start_s(card.n_updates) + card.programming.pulse_width_s \
+            + 2 * card.programming.rise_s
+        if card.simulation.duration_s < last_end:
+            raise InputError(
+                f"[simulation] duration_s = {card.simulation.duration_s:g} s ends before the last update "
+                f"finishes at {last_end:g} s; lengthen it or set it to 0 (automatic)")
+    return card
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a TOML device card."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read card {path}: {exc.strerror or exc}; check the path") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML in {path}: {exc}; fix the syntax") from None
+    return card_from_dict(data, name=path.stem, base_dir=path.parent)
+
+
+def default_card_path() -> Path:
+    """Path of the documented default card shipped inside the package."""
+    return Path(str(resources.files("lim_hw") / "data" / "default_card.toml"))
+
+
+def default_card() -> Card:
+    """The built-in default card (reference FN-DAM device of theory.md s.5)."""
+    card = load_card(default_card_path())
+    return dataclasses.replace(card, name="default")
+
+
+def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:
+    """Plain mapping of a card (round-trips through :func:`card_from_dict`)."""
+    def plain(obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+    return {
+        "device": plain(card.device),
+        "schedule": card.schedule.to_dict(),
+        "programming": plain(card.programming),
+        "simulation": plain(card.simulation),
+    }
+
+
+def card_to_toml(card: Card, header: str = "") -> str:
+    """Render a card as TOML text (round-trips through :func:`load_card`)."""
+    lines = [f"# {line}" for line in header.splitlines()] if header else []
+    for section, values in card_to_dict(card).items():
+        lines.append(f"\n[{section}]")
+        for key, value in values.items():
+            if value is None:
+                continue
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

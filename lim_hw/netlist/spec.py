@@ -1,0 +1,267 @@
+"""Testbenches as plain data: elements, initial conditions, analysis, what to save.
+
+A :class:`Testbench` is built by :func:`cell_testbench`, :func:`synapse_testbench`
+or :func:`array_testbench` from a validated :class:`~lim_hw.device.card.Card`
+and a synthesis table, and turned into ngspice text by
+:func:`lim_hw.netlist.render.render`. Nothing here is text yet, so a user can
+add or replace elements before rendering. Every name and number is checked by
+:mod:`lim_hw.netlist.validate` when it is rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from ..device.card import Card, DeviceParams
+from ..device.fn import fn_coefficients
+from .synthesis import pulse_list
+
+
+@dataclass(frozen=True)
+class VSource:
+    """Independent voltage source: DC, PWL (time_s, volts) pairs, or one PULSE.
+
+    ``pulse`` is ngspice's ``(V1, V2, TD, TR, TF, PW, PER)`` in V and s.
+    """
+
+    name: str
+    n_plus: str
+    n_minus: str
+    dc_V: float = 0.0
+    pwl: tuple[tuple[float, float], ...] | None = None
+    pulse: tuple[float, float, float, float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Supply:
+    """A port through which energy enters the circuit: its voltage and branch-current vectors.
+
+    Delivered power is ``-v * i`` (ngspice's branch current flows into the + terminal).
+    """
+
+    name: str
+    v: str
+    i: str
+
+
+@dataclass(frozen=True)
+class Resistor:
+    name: str
+    a: str
+    b: str
+    ohm: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Subcircuit instance ``x<name> nodes... <subckt> key=value...``."""
+
+    name: str
+    subckt: str
+    nodes: tuple[str, ...]
+    params: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class TunnelProbe:
+    """Where a junction's current and oxide voltage are read for energy accounting.
+
+    ``current`` is the vector of the junction's sense source (A, positive from tun
+    into fg); ``tun``/``fg`` are node vectors whose difference is V_ox.
+    """
+
+    cell: str
+    current: str
+    tun: str
+    fg: str
+    C_T_F: float
+    pulsed_by: str  # name of the driver source whose pulses program this cell
+
+
+@dataclass(frozen=True)
+class Testbench:
+    """An ngspice transient testbench as plain data."""
+
+    title: str
+    kind: str
+    elements: tuple[VSource | Resistor | Instance, ...]
+    ic_V: tuple[tuple[str, float], ...]
+    options: tuple[tuple[str, float | str], ...]
+    tstep_s: float
+    tstop_s: float
+    tmax_s: float
+    saves: tuple[str, ...]
+    supplies: tuple[Supply, ...] = field(default=())
+    probes: tuple[TunnelProbe, ...] = field(default=())
+
+    @property
+    def sources(self) -> tuple[VSource, ...]:
+        return tuple(e for e in self.elements if isinstance(e, VSource))
+
+
+def device_params(dev: DeviceParams, **override: float) -> tuple[tuple[str, float], ...]:
+    """Subcircuit parameters of ``fndam_cell`` for a device (optionally with per-cell mismatch)."""
+    tox = override.get("tox_m", dev.tox_m)
+    area = override.get("area_m2", dev.area_m2)
+    a_fn, b_fn = fn_coefficients(dev.phi_B_eV, dev.m_eff)
+    return (("tox", tox), ("area", area), ("afn", float(a_fn)), ("bfn", float(b_fn)),
+            ("cj", dev.C_j_F), ("cc", dev.C_c_F), ("cfg", dev.C_fg_F))
+
+
+def _options(card: Card) -> tuple[tuple[str, float | str], ...]:
+    s = card.simulation
+    return (("temp", card.device.T_K - 273.15), ("reltol", s.reltol), ("abstol", s.abstol_A), ("vntol", s.vntol_V),
+            ("chgtol", s.chgtol_C), ("method", s.method))
+
+
+def _tran(card: Card) -> tuple[float, float, float]:
+    stop = card.stop_time_s
+    tmax = card.simulation.max_step_s or min(stop / 50.0, card.programming.period_s / 4.0)
+    return stop / 1000.0, stop, tmax
+
+
+def driver_chain(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
+                 ) -> tuple[list[VSource], Supply]:
+    """A control-gate driver: one PULSE source per update, in series, from ``top`` to ground.
+
+    One source per update (rather than one long PWL) because ngspice sets PWL
+    breakpoints by chaining exact time matches, and a missed match silently
+    skips later pulses; each PULSE source registers its own edges.
+    The supply seen by energy accounting is the whole chain: ``v(top)`` and
+    the common branch current.
+    """
+    pulses = pulse_list(card, table, half)
+    if not pulses:
+        src = VSource(prefix, top, "0", dc_V=0.0)
+        return [src], Supply(prefix, f"v({top})", f"i({prefix})")
+    sources = []
+    for k, pulse in enumerate(pulses):
+        a = top if k == 0 else f"{top}_{k}"
+        b = "0" if k == len(pulses) - 1 else f"{top}_{k + 1}"
+        sources.append(VSource(f"{prefix}_{k + 1}", a, b, pulse=pulse))
+    return sources, Supply(prefix, f"v({top})", f"i({sources[0].name})")
+
+
+def _drivers(card: Card, table: pd.DataFrame, suffix: str) -> tuple[list, list[Supply], dict[str, str]]:
+    """Control-gate drivers (pulse chain + output resistance) for the + and - halves."""
+    elements: list = []
+    supplies: list[Supply] = []
+    nodes: dict[str, str] = {}
+    for half in ("p", "m"):
+        chain, supply = driver_chain(card, table, half, f"drv{half}{suffix}", f"vdrv{half}{suffix}")
+        elements += chain + [Resistor(f"rdrv{half}{suffix}", f"drv{half}{suffix}", f"cg{half}{suffix}",
+                                      card.programming.R_drv_ohm)]
+        supplies.append(supply)
+        nodes[half] = f"cg{half}{suffix}"
+    return elements, supplies, nodes
+
+
+def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
+    """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate."""
+    dev = card.device
+    chain, drv = driver_chain(card, table, "p", "drv", "vdrv")
+    tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
+    elements = (tun, *chain, Resistor("rdrv", "drv", "cg", card.programming.R_drv_ohm),
+                Instance("x1", "fndam_cell", ("cg", "tun", "fg"), device_params(dev)))
+    probe = TunnelProbe("x1", "i(v.x1.xj.vsns)", "v(tun)", "v(fg)", dev.C_T_F, "vdrv")
+    step, stop, tmax = _tran(card)
+    supplies = (Supply("vtun", "v(tun)", "i(vtun)"), drv)
+    saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
+    return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
+                     _ics(dev, ("fg",), ("tun",), ("drv", "cg")), _options(card), step, stop, tmax,
+                     saves, supplies=supplies, probes=(probe,))
+
+
+def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
+    """One differential synapse (w = V(fgp) - V(fgm)) with a driver per half and a readout."""
+    dev = card.device
+    tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
+    drivers, drv_supplies, cg = _drivers(card, table, "")
+    syn = Instance("xs", "fn_synapse", (cg["p"], cg["m"], "tun", "fgp", "fgm"), device_params(dev))
+    readout = Instance("xro", "diff_readout", ("fgp", "fgm", "w"))
+    elements = (tun, *drivers, syn, readout)
+    probes = (TunnelProbe("xs.xp", "i(v.xs.xp.xj.vsns)", "v(tun)", "v(fgp)", dev.C_T_F, "vdrvp"),
+              TunnelProbe("xs.xm", "i(v.xs.xm.xj.vsns)", "v(tun)", "v(fgm)", dev.C_T_F, "vdrvm"))
+    step, stop, tmax = _tran(card)
+    supplies = (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies)
+    saves = _unique(("v(fgp)", "v(fgm)", "v(w)") + tuple(p.current for p in probes)
+                    + _supply_vectors(supplies))
+    return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
+                     _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm")), _options(card),
+                     step, stop, tmax, saves, supplies=supplies, probes=probes)
+
+
+def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
+                    mismatch: Mapping[tuple[int, int, str], Mapping[str, float]] | None = None,
+                    col_offset: int = 0) -> Testbench:
+    """rows x cols differential synapses sharing row tunnelling lines and column program lines.
+
+    ``mismatch[(r, c, half)]`` may override ``tox_m``/``area_m2`` of one cell.
+    Row r has tunnelling source ``vtun<r>``; column c has drivers ``vdrvp<c>``,
+    ``vdrvm<c>``; cell (r, c, half) is instance ``xr<r>c<c><half>`` with floating
+    gate ``fg<half>_<r>_<c>``. ``col_offset`` numbers columns of a block of a
+    larger array so that blocks keep their global names.
+    """
+    if rows < 1 or cols < 1:
+        raise ValueError("an array needs at least 1 row and 1 column")
+    dev = card.device
+    mismatch = mismatch or {}
+    elements: list = []
+    supplies: list[Supply] = []
+    probes: list[TunnelProbe] = []
+    ics: list[tuple[str, float]] = []
+    saves: list[str] = []
+    for r in range(rows):
+        elements.append(VSource(f"vtun{r}", f"tun{r}", "0", dc_V=dev.V_tun_V))
+        supplies.append(Supply(f"vtun{r}", f"v(tun{r})", f"i(vtun{r})"))
+        ics.append((f"tun{r}", dev.V_tun_V))
+    for c in range(col_offset, col_offset + cols):
+        drivers, drv_supplies, cg = _drivers(card, table, str(c))
+        elements += drivers
+        supplies += drv_supplies
+        ics += [(f"drvp{c}", 0.0), (f"drvm{c}", 0.0), (f"cgp{c}", 0.0), (f"cgm{c}", 0.0)]
+        for r in range(rows):
+            for half in ("p", "m"):
+                inst = f"xr{r}c{c}{half}"
+                fg = f"fg{half}_{r}_{c}"
+                params = device_params(dev, **mismatch.get((r, c, half), {}))
+                elements.append(Instance(inst, "fndam_cell", (cg[half], f"tun{r}", fg), params))
+                ics.append((fg, dev.V_fg0_V))
+                probes.append(TunnelProbe(inst, f"i(v.{inst}.xj.vsns)", f"v(tun{r})", f"v({fg})",
+                                          dev.C_T_F, f"vdrv{half}{c}"))
+                saves += [f"v({fg})", f"i(v.{inst}.xj.vsns)"]
+    step, stop, tmax = _tran(card)
+    saves += _supply_vectors(supplies)
+    return Testbench(f"lim-hw {rows}x{cols} FN-DAM synapse array: {card.name}", "array",
+                     tuple(elements), tuple(ics), _options(card), step, stop, tmax, _unique(saves),
+                     supplies=tuple(supplies), probes=tuple(probes))
+
+
+def _supply_vectors(supplies: Sequence[Supply]) -> tuple[str, ...]:
+    return tuple(vec for s in supplies for vec in (s.v, s.i))
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _ics(dev: DeviceParams, fgs: Sequence[str], tuns: Sequence[str], grounded: Sequence[str]
+         ) -> tuple[tuple[str, float], ...]:
+    """Initial node voltages for ``uic``: every node given, so no capacitor starts from 0 V by accident."""
+    return (tuple((n, dev.V_fg0_V) for n in fgs) + tuple((n, dev.V_tun_V) for n in tuns)
+            + tuple((n, 0.0) for n in grounded))
+
+
+def build_testbench(card: Card, table: pd.DataFrame, kind: str = "cell",
+                    array: Sequence[int] | None = None) -> Testbench:
+    """Dispatch on ``kind`` (cell, synapse) or an ``array = (rows, cols)``."""
+    if array is not None:
+        return array_testbench(card, table, int(array[0]), int(array[1]))
+    if kind == "cell":
+        return cell_testbench(card, table)
+    if kind == "synapse":
+        return synapse_testbench(card, table)
+    raise ValueError(f"unknown testbench kind {kind!r}")

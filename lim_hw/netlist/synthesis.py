@@ -1,0 +1,204 @@
+"""Programming-voltage synthesis: from a target schedule to control-gate pulses.
+
+For update n the schedule asks for ``N_n = R_n * tau`` transitions (electrons
+tunnelling off the floating gate) on top of the natural decay, where
+``R_n = R_max eps_n^(1+alpha)`` (Performance Walls Sec. III) and tau is the
+pulse width (theory.md s.7). A control-gate pulse of amplitude ``V_p`` (the gate
+is driven from 0 to ``-V_p``) raises the oxide voltage by ``kappa V_p``
+(kappa = C_c/C_T), which multiplies the FN current. Between edges the
+floating gate follows the exact closed form of theory.md s.5 restarted from the
+current state; during slow (ramped) edges the ODE is integrated numerically.
+``V_p`` is found by root finding (brentq) on the charge moved, so the predicted
+step is exact within the model; ngspice then checks it.
+
+Sign conventions: ``V_ox = V(tun) - V(fg)``; transitions remove electrons from
+the floating gate, so each update raises V(fg) by ``N q / C_T`` and lowers V_ox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+
+from ..constants import q_C
+from ..device.card import Card
+from ..device.floating_gate import fn_k_constants
+from ..errors import InputError
+from ..theory.table import bound_table
+
+#: Largest control-gate pulse amplitude the synthesis will use (V).
+V_P_MAX_V = 20.0
+
+
+@dataclass(frozen=True)
+class FGModel:
+    """Floating-gate decay law V(t) = k2 / ln(k1 t + k0) with its constants (theory.md s.5)."""
+
+    k1_per_s: float
+    k2_V: float
+    C_T_F: float
+    kappa: float
+
+    @classmethod
+    def from_card(cls, card: Card) -> "FGModel":
+        d = card.device
+        k = fn_k_constants(d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+        return cls(float(k.k1_per_s), float(k.k2_V), d.C_T_F, d.kappa)
+
+    def drop_V(self, V_start_V: np.ndarray | float, dt_s: np.ndarray | float) -> np.ndarray:
+        """Decrease of the oxide voltage after ``dt_s`` of free decay from ``V_start_V`` (V).
+
+        Cancellation-free form of ``V_s - k2/ln(k1 dt + exp(k2/V_s))``:
+        with ``L = log1p(k1 dt exp(-k2/V_s))`` the drop is ``V_s^2 L / (k2 + V_s L)``.
+        """
+        V = np.asarray(V_start_V, dtype=float)
+        L = np.log1p(self.k1_per_s * np.asarray(dt_s, dtype=float) * np.exp(-self.k2_V / V))
+        return V * V * L / (self.k2_V + V * L)
+
+    def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
+        """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) (A)."""
+        V = np.asarray(V_ox_V, dtype=float)
+        return self.C_T_F * self.k1_per_s / self.k2_V * V * V * np.exp(-self.k2_V / V)
+
+    def ramp(self, V_start_V: float, dV_drive_V: float, ramp_s: float) -> tuple[float, float]:
+        """Integrate a linear control-gate ramp that adds ``dV_drive_V`` to V_ox over ``ramp_s``.
+
+        Returns (V_end_V, charge_C). The charge is integrated as its own state so
+        that it keeps full relative precision.
+        """
+        if ramp_s <= 0:
+            return V_start_V + dV_drive_V, 0.0
+        slope = dV_drive_V / ramp_s
+
+        def rhs(_t: float, y: np.ndarray) -> list[float]:
+            i = float(self.current_A(y[0]))
+            return [slope - i / self.C_T_F, i]
+
+        sol = solve_ivp(rhs, (0.0, ramp_s), [V_start_V, 0.0], method="LSODA", rtol=1e-11,
+                        atol=[1e-15, 1e-32])
+        return float(sol.y[0, -1]), float(sol.y[1, -1])
+
+
+@dataclass(frozen=True)
+class PulseResult:
+    """What one pulse does: oxide voltage after the update window and transitions moved."""
+
+    V_after_V: float
+    N_pulse: float       # electrons moved during the window with the pulse
+    N_natural: float     # electrons the free decay would have moved in the same window
+    V_peak_V: float      # oxide voltage at the start of the flat top
+
+    @property
+    def N_net(self) -> float:
+        """Transitions beyond natural decay."""
+        return self.N_pulse - self.N_natural
+
+
+def pulse_window_s(card: Card) -> float:
+    """Length of one update window: two edges and the flat top (s)."""
+    p = card.programming
+    return p.pulse_width_s + 2.0 * p.rise_s
+
+
+def apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float) -> PulseResult:
+    """Oxide-voltage trajectory through one pulse of amplitude ``V_p_V`` starting at ``V_start_V``.
+
+    Rectangular pulses are fast against the window: the edges are treated as
+    steps at mid-edge and the flat top lasts ``pulse_width_s + rise_s`` (the
+    area of the trapezoid). Ramped pulses integrate the ODE through each edge.
+    """
+    p = card.programming
+    window = pulse_window_s(card)
+    dV = model.kappa * V_p_V
+    if p.shape == "rectangular":
+        flat = p.pulse_width_s + p.rise_s
+        drop_pre = float(model.drop_V(V_start_V, p.rise_s / 2))
+        V1 = V_start_V - drop_pre
+        V_hi = V1 + dV
+        drop_flat = float(model.drop_V(V_hi, flat))
+        V2 = V_hi - drop_flat - dV
+        drop_post = float(model.drop_V(V2, p.rise_s / 2))
+        V_after = V2 - drop_post
+        Q = model.C_T_F * (drop_pre + drop_flat + drop_post)
+        V_peak = V_hi
+    else:
+        V1, Q1 = model.ramp(V_start_V, dV, p.rise_s)
+        drop_flat = float(model.drop_V(V1, p.pulse_width_s))
+        V2, Q3 = model.ramp(V1 - drop_flat, -dV, p.rise_s)
+        V_after = V2
+        Q = Q1 + model.C_T_F * drop_flat + Q3
+        V_peak = V1
+    Q_nat = model.C_T_F * float(model.drop_V(V_start_V, window))
+    return PulseResult(V_after_V=V_after, N_pulse=Q / q_C, N_natural=Q_nat / q_C, V_peak_V=V_peak)
+
+
+def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: float) -> float:
+    """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (brentq, xtol 1e-12 V)."""
+    if N_target <= 0:
+        return 0.0
+
+    def f(V_p: float) -> float:
+        return apply_pulse(model, card, V_start_V, V_p).N_net - N_target
+
+    if f(V_P_MAX_V) < 0:
+        raise InputError(
+            f"target of {N_target:.3g} transitions per update needs a control-gate pulse above "
+            f"{V_P_MAX_V:g} V at V_ox = {V_start_V:.4g} V; lower R_max_per_s or eps0, or lengthen pulse_width_s")
+    return float(brentq(f, 0.0, V_P_MAX_V, xtol=1e-12, rtol=1e-14, maxiter=200))
+
+
+SYNTHESIS_COLUMNS = ("n", "t_s", "eps", "grad", "R_target_per_s", "E0_J", "dE_J", "feasible",
+                     "N_target", "V_p_V", "ramp_s", "V_ox_before_V", "V_ox_peak_V", "V_ox_after_V",
+                     "N_natural", "dV_fg_pred_V", "half")
+
+
+def synthesize(card: Card) -> pd.DataFrame:
+    """Synthesis table: one row per update (columns :data:`SYNTHESIS_COLUMNS`).
+
+    ``dV_fg_pred_V`` is the floating-gate step beyond natural decay predicted by
+    the closed form for the synthesised pulse (= N_target q / C_T by
+    construction). ``half`` is ``p`` (gradient >= 0: the + half of a synapse is
+    pulsed, raising w) or ``m``.
+    """
+    dev, prog = card.device, card.programming
+    model = FGModel.from_card(card)
+    theory = bound_table(card.schedule, dev.R_max_per_s, dev.T_K)
+    rows = []
+    V = dev.V0_V
+    t_prev = 0.0
+    for rec in theory.itertuples(index=False):
+        n = int(rec.n)
+        t_n = prog.update_start_s(n)
+        V = V - float(model.drop_V(V, t_n - t_prev))
+        N_target = float(rec.R_per_s) * prog.pulse_width_s
+        V_p = solve_amplitude_V(model, card, V, N_target)
+        res = apply_pulse(model, card, V, V_p)
+        rows.append({
+            "n": n, "t_s": t_n, "eps": float(rec.eps), "grad": float(rec.grad),
+            "R_target_per_s": float(rec.R_per_s), "E0_J": float(rec.E0_J), "dE_J": float(rec.dE_J),
+            "feasible": bool(rec.feasible), "N_target": N_target, "V_p_V": V_p,
+            "ramp_s": prog.rise_s, "V_ox_before_V": V, "V_ox_peak_V": res.V_peak_V,
+            "V_ox_after_V": res.V_after_V, "N_natural": res.N_natural,
+            "dV_fg_pred_V": res.N_net * q_C / dev.C_T_F, "half": "p" if rec.grad >= 0 else "m",
+        })
+        V = res.V_after_V
+        t_prev = t_n + pulse_window_s(card)
+    return pd.DataFrame(rows, columns=list(SYNTHESIS_COLUMNS))
+
+
+def pulse_list(card: Card, table: pd.DataFrame, half: str = "p"
+               ) -> list[tuple[float, float, float, float, float, float, float]]:
+    """ngspice PULSE parameters ``(V1, V2, TD, TR, TF, PW, PER)`` of each update of one half.
+
+    The control gate rests at 0 V and is driven to ``-V_p`` with edges of
+    ``rise_s`` and a flat top of ``pulse_width_s``; PER is far beyond the run
+    so each pulse happens once.
+    """
+    prog = card.programming
+    period = 1e3 * max(card.stop_time_s, 1.0)
+    return [(0.0, -float(rec.V_p_V), float(rec.t_s), prog.rise_s, prog.rise_s, prog.pulse_width_s, period)
+            for rec in table.itertuples(index=False) if rec.half == half and rec.V_p_V > 0.0]

@@ -1,0 +1,58 @@
+"""The only way a name or a number enters a netlist.
+
+SPICE is line oriented: a newline, a leading ``.`` or ``*``, a ``;`` comment or a
+``{`` expression inside a value could smuggle a directive or a ``.control``
+command into a deck. Every identifier is matched against a strict pattern and
+every number is formatted by us from a finite float, so no user string is ever
+interpolated as-is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import NetlistInjectionError
+
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_PATH_SAFE_RE = re.compile(r"[A-Za-z0-9_./+-]+")
+
+
+def spice_name(value: Any, what: str = "name") -> str:
+    """Validate a node/element/subcircuit name: lower-case letter, then ``[a-z0-9_]``, <= 32 chars."""
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        raise NetlistInjectionError(
+            f"invalid {what} {value!r} for a netlist: use 1-32 characters a-z, 0-9, _ starting with a letter")
+    return value
+
+
+def spice_node(value: Any) -> str:
+    """Validate a node name: ``0`` (ground) or a :func:`spice_name`."""
+    return "0" if value == "0" else spice_name(value, "node")
+
+
+def spice_number(value: Any, what: str = "value") -> str:
+    """Format a finite real number for SPICE: shortest exact (round-trip) decimal, no unit suffixes."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NetlistInjectionError(f"invalid {what} {value!r} for a netlist: must be a plain number")
+    x = float(value)
+    if not math.isfinite(x):
+        raise NetlistInjectionError(f"invalid {what} {x} for a netlist: must be finite")
+    return repr(x)
+
+
+def spice_path(path: Path | str, what: str = "include path") -> str:
+    """Quote a file path for ``.include``; only plain path characters are allowed."""
+    text = str(path)
+    if not _PATH_SAFE_RE.fullmatch(text):
+        raise NetlistInjectionError(
+            f"{what} {text!r} contains characters not allowed in a netlist; move the files to a plain path "
+            "(letters, digits, _ . / + -)")
+    return f'"{text}"'
+
+
+def spice_title(text: str) -> str:
+    """A title/comment line: printable ASCII without newlines (anything else is replaced by '_')."""
+    return "".join(c if 32 <= ord(c) < 127 else "_" for c in str(text))[:120]

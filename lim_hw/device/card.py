@@ -128,6 +128,8 @@ class ProgrammingSpec:
     ``rise_s``, meant to be fast against the driver RC) or ``ramped`` (linear
     edges of ``rise_s``, meant to be slow: adiabatic charging). ``R_drv_ohm`` is
     the driver's output resistance, where the switching dissipation happens.
+    ``precision_bits`` is the weight precision each update writes; it sets the
+    Landauer reference ``precision_bits * kT ln 2`` per update.
     """
 
     pulse_width_s: float = 10e-3
@@ -136,6 +138,7 @@ class ProgrammingSpec:
     shape: str = "rectangular"
     rise_s: float = 1e-9
     R_drv_ohm: float = 1e5
+    precision_bits: float = 8.0
 
     SHAPES = ("rectangular", "ramped")
 

@@ -78,7 +78,7 @@ class TunnelProbe:
     tun: str
     fg: str
     C_T_F: float
-    pulsed_by: str  # name of the driver source whose pulses program this cell
+    half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p")
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
     elements = (tun, *chain, Resistor("rdrv", "drv", "cg", card.programming.R_drv_ohm),
                 Instance("x1", "fndam_cell", ("cg", "tun", "fg"), device_params(dev)))
-    probe = TunnelProbe("x1", "i(v.x1.xj.vsns)", "v(tun)", "v(fg)", dev.C_T_F, "vdrv")
+    probe = TunnelProbe("x1", "i(v.x1.xj.vsns)", "v(tun)", "v(fg)", dev.C_T_F, "p")
     step, stop, tmax = _tran(card)
     supplies = (Supply("vtun", "v(tun)", "i(vtun)"), drv)
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
@@ -183,8 +183,8 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     syn = Instance("xs", "fn_synapse", (cg["p"], cg["m"], "tun", "fgp", "fgm"), device_params(dev))
     readout = Instance("xro", "diff_readout", ("fgp", "fgm", "w"))
     elements = (tun, *drivers, syn, readout)
-    probes = (TunnelProbe("xs.xp", "i(v.xs.xp.xj.vsns)", "v(tun)", "v(fgp)", dev.C_T_F, "vdrvp"),
-              TunnelProbe("xs.xm", "i(v.xs.xm.xj.vsns)", "v(tun)", "v(fgm)", dev.C_T_F, "vdrvm"))
+    probes = (TunnelProbe("xs.xp", "i(v.xs.xp.xj.vsns)", "v(tun)", "v(fgp)", dev.C_T_F, "p"),
+              TunnelProbe("xs.xm", "i(v.xs.xm.xj.vsns)", "v(tun)", "v(fgm)", dev.C_T_F, "m"))
     step, stop, tmax = _tran(card)
     supplies = (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies)
     saves = _unique(("v(fgp)", "v(fgm)", "v(w)") + tuple(p.current for p in probes)
@@ -231,7 +231,7 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
                 elements.append(Instance(inst, "fndam_cell", (cg[half], f"tun{r}", fg), params))
                 ics.append((fg, dev.V_fg0_V))
                 probes.append(TunnelProbe(inst, f"i(v.{inst}.xj.vsns)", f"v(tun{r})", f"v({fg})",
-                                          dev.C_T_F, f"vdrv{half}{c}"))
+                                          dev.C_T_F, half))
                 saves += [f"v({fg})", f"i(v.{inst}.xj.vsns)"]
     step, stop, tmax = _tran(card)
     saves += _supply_vectors(supplies)

@@ -1,0 +1,131 @@
+"""The end-to-end flow: card -> synthesis -> netlist -> ngspice -> energy per update -> report.
+
+:func:`run_flow` is what ``lim-hw simulate`` and ``lim-hw run`` call. Its output
+directory is built in a temporary sibling and moved into place only when
+everything succeeded, so a failed run leaves no partial results.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .device.card import Card, card_to_dict, card_to_toml
+from .device.floating_gate import fn_closed_form_V
+from .energy.updates import Waveforms, account_updates, summarize_updates
+from .netlist.generate import generate
+from .outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
+from .provenance import versions
+from .report import html as html_report
+from .report import plots
+from .report.names import vector_column
+from .sim import simulate
+
+OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
+                "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
+
+
+@dataclass
+class FlowResult:
+    """What a flow run produced (also on disk in ``out_dir``)."""
+
+    out_dir: Path
+    updates: pd.DataFrame
+    summary: dict[str, Any]
+    synthesis: pd.DataFrame
+    files: list[str] = field(default_factory=list)
+
+
+def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
+             array: tuple[int, int] | None = None, progress: bool = True,
+             write_waveforms: bool = True) -> FlowResult:
+    """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists)."""
+    engine = engine or card.simulation.engine
+    if engine == "fast":
+        from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
+
+        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress)
+    bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
+               leave=False)
+    bar.set_postfix_str("synthesis + netlist")
+    art = generate(card, kind, array)
+    tb = art.testbench
+    deck = art.deck()
+    bar.update()
+    bar.set_postfix_str(f"ngspice ({engine})")
+    sim = simulate(deck, tb.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+    bar.update()
+    bar.set_postfix_str("energy accounting")
+    wf = Waveforms(sim.time_s, sim.vectors)
+    updates = account_updates(card, art.table, tb, wf)
+    summary: dict[str, Any] = {
+        "card": card.name, "testbench": tb.kind if array is None else f"array {array[0]}x{array[1]}",
+        "engine": engine, **summarize_updates(updates),
+    }
+    if card.n_updates == 0:
+        summary.update(retention_check(card, wf, tb))
+    summary["provenance"] = {
+        **versions(), "ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
+        "options": dict(tb.options), "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s,
+                                              "tmax_s": tb.tmax_s},
+        "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size),
+    }
+    summary["card_values"] = card_to_dict(card)
+    bar.update()
+    bar.set_postfix_str("report")
+    with atomic_directory(out_dir) as tmp:
+        files = _write_outputs(tmp, card, art, deck, updates, summary, wf, write_waveforms)
+    bar.update()
+    bar.close()
+    return FlowResult(Path(out_dir), updates, summary, art.table, files)
+
+
+def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
+    """Largest relative deviation of the simulated oxide voltage from the closed form (t >= 1 s)."""
+    d = card.device
+    probe = tb.probes[0]
+    mask = wf.time_s >= 1.0
+    t = wf.time_s[mask]
+    v_sim = wf.v_ox(probe)[mask]
+    v_cf = fn_closed_form_V(t, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+    rel = np.abs(v_sim / v_cf - 1.0)
+    return {"retention_max_rel_error": float(rel.max()) if rel.size else float("nan"),
+            "retention_V_ox_end_V": float(v_sim[-1]) if v_sim.size else float("nan"),
+            "retention_V_ox_end_closed_form_V": float(v_cf[-1]) if v_cf.size else float("nan")}
+
+
+def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
+                   summary: dict[str, Any], wf: Waveforms, write_waveforms: bool) -> list[str]:
+    tb = art.testbench
+    write_csv_atomic(out / "updates.csv", updates)
+    write_csv_atomic(out / "synthesis.csv", art.table)
+    write_json_atomic(out / "summary.json", summary)
+    write_text_atomic(out / "netlist.cir", deck + ".end\n")
+    card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw)")
+    write_text_atomic(out / "card.toml", card_toml)
+    files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
+    if write_waveforms:
+        frame = pd.DataFrame({"time_s": wf.time_s, **{vector_column(k): v for k, v in wf.vectors.items()}})
+        write_csv_atomic(out / "waveforms.csv", frame)
+        files.append("waveforms.csv")
+    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
+    d = card.device
+    closed = None
+    if card.n_updates == 0:
+        closed = d.V_tun_V - fn_closed_form_V(wf.time_s, d.tox_m, d.area_m2, d.C_T_F, d.V0_V,
+                                              d.phi_B_eV, d.m_eff)
+    images = {"Floating-gate voltage over time": plots.plot_floating_gate(
+        wf.time_s, fg_traces, updates, out / "fg_voltage.png", closed).name}
+    if not updates.empty:
+        images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
+            updates, d.T_K, out / "barrier.png").name
+        images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, out / "energy.png").name
+    files += list(images.values())
+    html_report.write_report(out, f"lim-hw run: {card.name}", summary, updates, images, files, card_toml)
+    return files + ["report.html"]

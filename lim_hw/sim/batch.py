@@ -1,0 +1,142 @@
+"""Batch engine (the default): one ``ngspice -b`` subprocess per simulation.
+
+The deck goes into a fresh temporary directory (inside ``workdir`` when given), with
+a control block that saves only the requested vectors, runs, and writes them to a
+binary raw file, which :mod:`lim_hw.sim.rawfile` reads with numpy. The directory is
+removed afterwards, whatever happens. A crash or hang takes down only that
+subprocess; runs in parallel threads or processes do not share anything.
+
+ngspice is looked up on every call: ``$LIM_HW_NGSPICE`` (a path or a command name)
+if set, else ``ngspice`` on ``PATH``. ``HOME`` is pointed at the temporary directory
+so a user's ``~/.spiceinit`` cannot change the results.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .control import batch_control
+from .errors import (INSTALL_HINT, NgspiceNotFoundError, RawFileError, SimulationError,
+                     SimulationTimeoutError, clean_log, error_from_log)
+from .rawfile import read_raw
+from .types import EngineRun
+
+ENV_BINARY = "LIM_HW_NGSPICE"
+_DECK, _RAW, _LOG = "deck.cir", "out.raw", "ngspice.log"
+
+
+def find_ngspice() -> str:
+    """Path of the ngspice binary to run (looked up now, never cached).
+
+    Raises :class:`NgspiceNotFoundError` if ``$LIM_HW_NGSPICE`` is set but not an
+    executable, or if there is no ``ngspice`` on ``PATH``.
+    """
+    override = os.environ.get(ENV_BINARY, "").strip()
+    if override:
+        exe = shutil.which(override)
+        if exe is None:
+            raise NgspiceNotFoundError(f"{ENV_BINARY}={override!r} is not an executable file "
+                                       f"-- hint: fix or unset {ENV_BINARY}, or {INSTALL_HINT}")
+        return exe
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise NgspiceNotFoundError(f"ngspice was not found on PATH -- hint: {INSTALL_HINT}")
+    return exe
+
+
+def binary_version(exe: str) -> str:
+    """Version of the ngspice binary at ``exe`` (e.g. ``"ngspice-39"``), cached per file."""
+    try:
+        mtime = os.stat(exe).st_mtime_ns
+    except OSError:
+        mtime = 0
+    return _binary_version(exe, mtime)
+
+
+@functools.lru_cache(maxsize=8)
+def _binary_version(exe: str, _mtime_ns: int) -> str:
+    try:
+        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20,
+                             stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    m = re.search(r"(ngspice-[0-9][\w.+-]*)", out)
+    return m.group(1) if m else "unknown"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the process group of ``proc`` (ngspice and anything it started) and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - the kernel failed us
+        pass
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return clean_log(path.read_bytes().decode("utf-8", errors="replace"))
+    except FileNotFoundError:
+        return ""
+
+
+def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
+        workdir: Path | None = None) -> EngineRun:
+    """Simulate ``netlist`` with ``ngspice -b``; return the requested vectors."""
+    exe = find_ngspice()
+    version = binary_version(exe)
+    with tempfile.TemporaryDirectory(prefix="lim_hw_sim_", dir=workdir) as tmp_name:
+        tmp = Path(tmp_name)
+        deck = netlist if netlist.endswith("\n") else netlist + "\n"
+        (tmp / _DECK).write_text(deck + batch_control(vectors, _RAW), encoding="utf-8")
+        env = dict(os.environ, HOME=tmp_name)
+        with open(tmp / _LOG, "wb") as log_file:
+            try:
+                proc = subprocess.Popen([exe, "-b", _DECK], cwd=tmp, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=log_file,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as exc:
+                raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
+            try:
+                returncode = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                log = _read_log(tmp / _LOG)
+                lines = [s for s in log.splitlines() if s.strip()]
+                last = lines[-1].strip() if lines else "(no output)"
+                raise SimulationTimeoutError(
+                    f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; "
+                    f"last log line: {last} -- hint: raise timeout_s, shorten the .tran stop "
+                    "time or enlarge its step/tmax", log=log, line=last) from None
+            except BaseException:  # KeyboardInterrupt etc.: never leave ngspice running
+                _kill_group(proc)
+                raise
+        log = _read_log(tmp / _LOG)
+        err = error_from_log(log, returncode)
+        if err is not None:
+            raise err
+        try:
+            plot = read_raw(tmp / _RAW)
+        except RawFileError as exc:
+            exc.log = log
+            raise
+    if "transient" not in plot.plotname.lower() or plot.names[0] != "time":
+        raise SimulationError(f"ngspice wrote a {plot.plotname!r} plot, not a transient -- "
+                              "hint: the deck needs a .tran analysis", log=log)
+    if len(plot.names) != len(vectors) + 1:
+        raise RawFileError(f"ngspice wrote {len(plot.names) - 1} vectors, {len(vectors)} were "
+                           "requested -- hint: read the ngspice log (exception attribute .log)",
+                           log=log)
+    return EngineRun(time_s=plot.data[0], vectors=tuple(plot.data[1:]), log=log,
+                     ngspice_version=version)

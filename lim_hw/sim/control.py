@@ -1,0 +1,115 @@
+"""Checks on what enters ngspice, and the control commands the engines append.
+
+Vector names are the only caller text that reaches an ngspice *command* line, so
+they are matched against a strict pattern; nothing else can be injected. The
+netlist itself is the caller's (built by ``lim_hw.netlist``); it is only checked
+for the lines the engines own (``.control``/``.endc``/``.end``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from lim_hw.errors import InputError
+
+_ID = r"[a-z0-9_]+(?:\.[a-z0-9_]+)*"  # lower case, dots for subcircuit paths
+_VEC_V = re.compile(rf"v\(({_ID})(?:,({_ID}))?\)")
+_VEC_I = re.compile(rf"i\(({_ID})\)")
+_VEC_AT = re.compile(rf"@({_ID})\[([a-z0-9_]+)\]")
+_GROUND = {"0", "gnd"}
+_ENGINE_LINES = {".control", ".endc", ".end"}
+_SAVE_CHUNK = 8  # vectors per `save` command (keeps command lines short)
+
+
+def validate_vectors(vectors: Sequence[str]) -> tuple[str, ...]:
+    """Check requested vector names; return them as a tuple.
+
+    Accepted (lower case, no spaces): ``v(node)``, ``v(a,b)``, ``i(vname)``,
+    ``@dev[param]``; names are ``[a-z0-9_]`` words joined by dots (``v(x1.fg)``,
+    ``@b.x1.bfn[i]``). Raises :class:`InputError` otherwise.
+    """
+    if isinstance(vectors, str):
+        raise InputError(f"vectors must be a list of names, not the string {vectors!r}; "
+                         f"use [{vectors!r}]")
+    out = tuple(vectors)
+    if not out:
+        raise InputError("no vectors requested; name at least one, e.g. ['v(fg)']")
+    for name in out:
+        if not isinstance(name, str):
+            raise InputError(f"vector name {name!r} is not a string")
+        m = _VEC_V.fullmatch(name)
+        if m is not None:
+            if _GROUND & {m.group(1), m.group(2)}:
+                raise InputError(f"vector {name!r} names ground; use v(a) for the voltage of "
+                                 "a to ground (and -v(a) for the reverse)")
+            continue
+        if _VEC_I.fullmatch(name) or _VEC_AT.fullmatch(name):
+            continue
+        hint = " (names must be lower case)" if name.lower() != name else ""
+        raise InputError(f"bad vector name {name!r}{hint}; use v(node), v(a,b), i(vname) "
+                         "or @dev[param] with lower-case names, dots for subcircuit paths")
+    dupes = sorted({n for n in out if out.count(n) > 1})
+    if dupes:
+        raise InputError(f"vector(s) requested twice: {', '.join(dupes)}; name each once")
+    return out
+
+
+def save_names(vectors: Sequence[str]) -> list[str]:
+    """The ngspice ``save`` arguments that keep every vector needed (v(a,b) -> v(a), v(b))."""
+    names: list[str] = []
+    for name in vectors:
+        m = _VEC_V.fullmatch(name)
+        parts = [f"v({node})" for node in m.groups() if node] if m else [name]
+        for part in parts:
+            if part not in names:
+                names.append(part)
+    return names
+
+
+def save_commands(vectors: Sequence[str]) -> list[str]:
+    """``save`` commands (several accumulate) so only the needed vectors are stored."""
+    names = save_names(vectors)
+    return ["save " + " ".join(names[k:k + _SAVE_CHUNK]) for k in range(0, len(names), _SAVE_CHUNK)]
+
+
+def check_netlist(netlist: str) -> None:
+    """Check the deck the caller gives: title first, a .tran line, no .control/.end.
+
+    Raises :class:`InputError`.
+    """
+    if not isinstance(netlist, str):
+        raise InputError(f"netlist must be text (str), not {type(netlist).__name__}")
+    if "\x00" in netlist:
+        raise InputError("netlist contains a NUL character; remove it")
+    lines = netlist.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputError("netlist is empty or its first line is blank; the first line is "
+                         "the title, e.g. '* fn-dam testbench'")
+    if lines[0].lstrip().startswith("."):
+        raise InputError(f"the first netlist line {lines[0].strip()!r} is a directive, but "
+                         "ngspice reads the first line as the title; put a title line first")
+    has_tran = False
+    for k, line in enumerate(lines[1:], start=2):
+        words = line.split()
+        first = words[0].lower() if words else ""
+        if first in _ENGINE_LINES:
+            raise InputError(f"netlist line {k} is {first!r}; give the deck without "
+                             ".control/.endc/.end (the simulation engine appends its own)")
+        has_tran = has_tran or first == ".tran"
+    if not has_tran:
+        raise InputError("netlist has no .tran line; the simulation engines run transients "
+                         "only (e.g. '.tran 1u 1m uic')")
+
+
+def batch_control(vectors: Sequence[str], raw_name: str) -> str:
+    """The control block and ``.end`` the batch engine appends to the deck."""
+    lines = [".control", "set noaskquit", "set filetype=binary", *save_commands(vectors), "run",
+             f"write {raw_name} " + " ".join(vectors), "quit", ".endc", ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def netlist_sha256(netlist: str) -> str:
+    """Hex sha256 of the netlist text (UTF-8) as given."""
+    return hashlib.sha256(netlist.encode("utf-8")).hexdigest()

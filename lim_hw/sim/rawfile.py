@@ -1,0 +1,107 @@
+"""Reader for ngspice raw files (one real-valued plot, binary or ASCII).
+
+Binary layout (what ``write`` produces with ``set filetype=binary``): ASCII header
+lines ``Title:``, ``Date:``, ``Plotname:``, ``Flags:``, ``No. Variables:``,
+``No. Points:``, ``Variables:`` (then one ``<index> <name> <type>`` line per
+variable, the scale first), then ``Binary:`` and a newline, then ``No. Points`` rows
+of ``No. Variables`` little-endian float64 values, row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RawFileError
+
+_DATA_MARKER = re.compile(rb"^(Binary|Values):\r?\n", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class RawPlot:
+    """One plot of a raw file: ``data[k]`` is the contiguous column of ``names[k]``."""
+
+    plotname: str
+    flags: str
+    names: tuple[str, ...]
+    data: np.ndarray  # shape (n_variables, n_points), float64
+
+
+def _header_value(header: dict[str, str], key: str, path: Path) -> str:
+    try:
+        return header[key]
+    except KeyError:
+        raise RawFileError(f"raw file {path.name} has no '{key}:' header line -- hint: the "
+                           "run was probably cut short; read the ngspice log") from None
+
+
+def parse_raw(buf: bytes, path: Path = Path("out.raw")) -> RawPlot:
+    """Parse the first plot in the raw-file bytes ``buf`` (``path`` is for messages)."""
+    m = _DATA_MARKER.search(buf)
+    if m is None:
+        raise RawFileError(f"raw file {path.name} has no 'Binary:' or 'Values:' section -- "
+                           "hint: the run was probably cut short; read the ngspice log")
+    binary = m.group(1) == b"Binary"
+    lines = buf[:m.start()].decode("ascii", errors="replace").splitlines()
+
+    header: dict[str, str] = {}
+    names: list[str] = []
+    in_vars = False
+    for line in lines:
+        if in_vars and line[:1] in ("\t", " ") and line.strip():
+            parts = line.split()
+            if len(parts) < 3:
+                raise RawFileError(f"raw file {path.name}: bad variable line {line.strip()!r}")
+            names.append(parts[1])
+            continue
+        in_vars = False
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        header[key.strip()] = value.strip()
+        in_vars = key.strip() == "Variables"
+
+    flags = _header_value(header, "Flags", path).lower()
+    if "complex" in flags:
+        raise RawFileError(f"raw file {path.name} holds complex data (Flags: {flags}); only "
+                           "real transient data is supported -- hint: use a .tran analysis")
+    try:
+        n_vars = int(_header_value(header, "No. Variables", path))
+        n_points = int(_header_value(header, "No. Points", path))
+    except ValueError as exc:
+        raise RawFileError(f"raw file {path.name}: bad count in header ({exc})") from None
+    if len(names) != n_vars:
+        raise RawFileError(f"raw file {path.name} lists {len(names)} variables but says "
+                           f"'No. Variables: {n_vars}'")
+
+    start = m.end()
+    if binary:
+        need = n_vars * n_points * 8
+        if len(buf) - start < need:
+            raise RawFileError(f"raw file {path.name} is truncated: {len(buf) - start} data "
+                               f"bytes for {n_points} points x {n_vars} variables ({need} bytes)")
+        rows = np.frombuffer(buf, dtype="<f8", count=n_vars * n_points, offset=start)
+    else:
+        tokens = buf[start:].split()
+        try:
+            # Each point: "<index> v0 v1 ...": drop the index column.
+            rows = np.array(tokens[: n_points * (n_vars + 1)], dtype=np.float64)
+            rows = rows.reshape(n_points, n_vars + 1)[:, 1:]
+        except ValueError as exc:
+            raise RawFileError(f"raw file {path.name}: bad ASCII data ({exc})") from None
+    # One copy: rows (point-major) -> contiguous, native-endian columns.
+    data = np.ascontiguousarray(rows.reshape(n_points, n_vars).T, dtype=np.float64)
+    return RawPlot(plotname=header.get("Plotname", ""), flags=flags, names=tuple(names), data=data)
+
+
+def read_raw(path: Path) -> RawPlot:
+    """Read and parse the raw file at ``path``."""
+    try:
+        buf = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RawFileError(f"ngspice wrote no raw file {Path(path).name} -- hint: read the "
+                           "ngspice log (exception attribute .log)") from None
+    return parse_raw(buf, Path(path))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..device.card import Card, DeviceParams
 from ..device.fn import fn_coefficients
-from .synthesis import pulse_list
+from .synthesis import edge_list
 
 
 @dataclass(frozen=True)
@@ -119,21 +119,26 @@ def _options(card: Card) -> tuple[tuple[str, float | str], ...]:
 
 def _tran(card: Card) -> tuple[float, float, float]:
     stop = card.stop_time_s
-    tmax = card.simulation.max_step_s or min(stop / 50.0, card.programming.period_s / 4.0)
+    if card.simulation.max_step_s:
+        tmax = card.simulation.max_step_s
+    elif card.n_updates == 0:
+        tmax = stop / 100.0  # retention: nothing to resolve but the smooth decay
+    else:
+        tmax = min(stop / 50.0, card.programming.period_s / 4.0)
     return stop / 1000.0, stop, tmax
 
 
 def driver_chain(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
                  ) -> tuple[list[VSource], Supply]:
-    """A control-gate driver: one PULSE source per update, in series, from ``top`` to ground.
+    """A control-gate driver: one step source per pulse edge, in series, from ``top`` to ground.
 
-    One source per update (rather than one long PWL) because ngspice sets PWL
-    breakpoints by chaining exact time matches, and a missed match silently
-    skips later pulses; each PULSE source registers its own edges.
-    The supply seen by energy accounting is the whole chain: ``v(top)`` and
-    the common branch current.
+    One source per edge (rather than one long PWL) because ngspice finds the
+    next breakpoint of a PWL or PULSE source by chaining from the previous one,
+    and a missed match silently skips or smears later edges; a one-shot step
+    registers its edge from its own delay. The supply seen by energy
+    accounting is the whole chain: ``v(top)`` and the common branch current.
     """
-    pulses = pulse_list(card, table, half)
+    pulses = edge_list(card, table, half)
     if not pulses:
         src = VSource(prefix, top, "0", dc_V=0.0)
         return [src], Supply(prefix, f"v({top})", f"i({prefix})")

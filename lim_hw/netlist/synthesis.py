@@ -190,15 +190,24 @@ def synthesize(card: Card) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SYNTHESIS_COLUMNS))
 
 
-def pulse_list(card: Card, table: pd.DataFrame, half: str = "p"
-               ) -> list[tuple[float, float, float, float, float, float, float]]:
-    """ngspice PULSE parameters ``(V1, V2, TD, TR, TF, PW, PER)`` of each update of one half.
+def edge_list(card: Card, table: pd.DataFrame, half: str = "p"
+              ) -> list[tuple[float, float, float, float, float, float, float]]:
+    """ngspice PULSE parameters ``(V1, V2, TD, TR, TF, PW, PER)`` of every edge of one half.
 
-    The control gate rests at 0 V and is driven to ``-V_p`` with edges of
-    ``rise_s`` and a flat top of ``pulse_width_s``; PER is far beyond the run
-    so each pulse happens once.
+    The control gate rests at 0 V and is driven to ``-V_p`` for each update: a
+    falling step of ``-V_p`` at ``t_n`` and a rising step of ``+V_p`` at
+    ``t_n + rise + pulse_width``, each with a linear edge of ``rise_s``. Every
+    edge is its own one-shot step (PW and PER far beyond the run): ngspice then
+    schedules each edge from its own delay TD, which it never misses, instead
+    of chaining breakpoints from one edge to the next, which it sometimes does.
     """
     prog = card.programming
-    period = 1e3 * max(card.stop_time_s, 1.0)
-    return [(0.0, -float(rec.V_p_V), float(rec.t_s), prog.rise_s, prog.rise_s, prog.pulse_width_s, period)
-            for rec in table.itertuples(index=False) if rec.half == half and rec.V_p_V > 0.0]
+    hold = 1e3 * max(card.stop_time_s, 1.0)
+    edges = []
+    for rec in table.itertuples(index=False):
+        if rec.half != half or not rec.V_p_V > 0.0:
+            continue
+        t0, vp = float(rec.t_s), float(rec.V_p_V)
+        edges.append((0.0, -vp, t0, prog.rise_s, prog.rise_s, hold, 2 * hold))
+        edges.append((0.0, vp, t0 + prog.rise_s + prog.pulse_width_s, prog.rise_s, prog.rise_s, hold, 2 * hold))
+    return edges

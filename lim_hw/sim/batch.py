@@ -44,11 +44,12 @@ def find_ngspice() -> str:
         exe = shutil.which(override)
         if exe is None:
             raise NgspiceNotFoundError(f"{ENV_BINARY}={override!r} is not an executable file "
-                                       f"-- hint: fix or unset {ENV_BINARY}, or {INSTALL_HINT}")
+                                       f"-- hint: fix or unset {ENV_BINARY}; {INSTALL_HINT}")
         return exe
     exe = shutil.which("ngspice")
     if exe is None:
-        raise NgspiceNotFoundError(f"ngspice was not found on PATH -- hint: {INSTALL_HINT}")
+        raise NgspiceNotFoundError(f"ngspice was not found on PATH -- hint: {INSTALL_HINT}, "
+                                   f"or set {ENV_BINARY} to the ngspice binary")
     return exe
 
 

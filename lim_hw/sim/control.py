@@ -9,6 +9,7 @@ for the lines the engines own (``.control``/``.endc``/``.end``).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ _VEC_I = re.compile(rf"i\(({_ID})\)")
 _VEC_AT = re.compile(rf"@({_ID})\[([a-z0-9_]+)\]")
 _GROUND = {"0", "gnd"}
 _ENGINE_LINES = {".control", ".endc", ".end"}
+_INCLUDE_LINES = {".include", ".inc"}
 _SAVE_CHUNK = 8  # vectors per `save` command (keeps command lines short)
 
 
@@ -75,7 +77,8 @@ def save_commands(vectors: Sequence[str]) -> list[str]:
 
 
 def check_netlist(netlist: str) -> None:
-    """Check the deck the caller gives: title first, a .tran line, no .control/.end.
+    """Check the deck the caller gives: title first, a .tran line, no .control/.end,
+    absolute paths in .include/.lib (the engines run ngspice in a temporary directory).
 
     Raises :class:`InputError`.
     """
@@ -98,6 +101,11 @@ def check_netlist(netlist: str) -> None:
             raise InputError(f"netlist line {k} is {first!r}; give the deck without "
                              ".control/.endc/.end (the simulation engine appends its own)")
         has_tran = has_tran or first == ".tran"
+        if (first in _INCLUDE_LINES or (first == ".lib" and len(words) >= 3)) and len(words) >= 2:
+            path = words[1].strip("\"'")
+            if not os.path.isabs(path):
+                raise InputError(f"netlist line {k} includes the relative path {path!r}; give an "
+                                 "absolute path (the engines do not run in your directory)")
     if not has_tran:
         raise InputError("netlist has no .tran line; the simulation engines run transients "
                          "only (e.g. '.tran 1u 1m uic')")

@@ -15,8 +15,7 @@ import re
 
 from lim_hw.errors import LimHwError, one_line
 
-INSTALL_HINT = ("install ngspice (Debian/Ubuntu: apt-get install ngspice libngspice0-dev, "
-                "or `make install`), or point LIM_HW_NGSPICE at the ngspice binary")
+INSTALL_HINT = "install ngspice (Debian/Ubuntu: apt-get install ngspice libngspice0-dev, or `make install`)"
 
 
 class SimulationError(LimHwError):

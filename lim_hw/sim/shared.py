@@ -3,7 +3,7 @@
 libngspice holds one simulator per process, is not thread safe, grows in memory
 over many runs, and a fatal error in it can end the process that loaded it. So it
 is never loaded into the caller's process. One worker subprocess per calling
-process (``python -m lim_hw.sim.shared``) loads it and serves requests one at a
+process (a ``python -c`` running :func:`_worker_main`) loads it and serves requests one at a
 time over its stdin/stdout (length-prefixed pickles); a module lock serialises
 callers. The worker is started on first use and reused (no interpreter start and
 library load per run), killed on a timeout, replaced after a crash, and recycled
@@ -47,6 +47,7 @@ RECYCLE_AFTER = 200  # runs per worker before it is replaced (bounds memory grow
 _HEADER = struct.Struct("<Q")
 _LOCK = threading.Lock()
 _worker: _Worker | None = None
+_WORKER_CODE = "from lim_hw.sim.shared import _worker_main; _worker_main()"
 
 
 # --- framing (both sides) ------------------------------------------------------------
@@ -94,15 +95,16 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
 # --- parent side ---------------------------------------------------------------------
 
 class _Worker:
-    """A ``python -m lim_hw.sim.shared`` subprocess holding libngspice."""
+    """A Python subprocess running :func:`_worker_main` (it holds libngspice)."""
 
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # same imports as here
-        self.proc = subprocess.Popen([sys.executable, "-m", "lim_hw.sim.shared"],
+        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env,
                                      start_new_session=True)
+        self.owner_pid = os.getpid()  # a forked child must not talk to its parent's worker
         self.runs = 0
 
     def request(self, message: dict, deadline: float) -> dict:
@@ -146,9 +148,9 @@ def shutdown_worker() -> None:
     """Stop the shared-engine worker of this process, if any (the next run starts one)."""
     global _worker
     with _LOCK:
-        if _worker is not None:
+        if _worker is not None and _worker.owner_pid == os.getpid():
             _worker.close()
-            _worker = None
+        _worker = None
 
 
 atexit.register(shutdown_worker)
@@ -170,8 +172,15 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         raise SimulationTimeoutError(f"the shared engine stayed busy for timeout_s={timeout_s:g} s "
                                      "-- hint: use engine='batch' to run simulations in parallel")
     try:
-        if _worker is None:
-            _worker = _Worker()
+        if _worker is not None and _worker.owner_pid == os.getpid() and _worker.proc.poll() is not None:
+            _worker.kill()  # died while idle (e.g. killed by the OOM killer): replace it
+            _worker = None
+        if _worker is None or _worker.owner_pid != os.getpid():
+            try:
+                _worker = _Worker()
+            except OSError as exc:
+                raise SimulationError(f"cannot start the shared-engine worker ({exc}) -- hint: "
+                                      "use engine='batch'") from None
         worker = _worker
         try:
             resp = worker.request({"netlist": netlist, "vectors": list(vectors)}, deadline)
@@ -189,6 +198,10 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
                 f"the libngspice worker exited unexpectedly (status {worker.proc.returncode}) -- "
                 "hint: ngspice probably crashed on this deck; run it with engine='batch' to "
                 "see its log") from None
+        except BaseException:  # e.g. KeyboardInterrupt: a reply may still be on its way
+            worker.kill()
+            _worker = None
+            raise
         worker.runs += 1
         if worker.runs >= RECYCLE_AFTER or resp.get("exited"):
             worker.close()
@@ -306,8 +319,9 @@ def _worker_main() -> None:
             break
         if sim is None:
             _send(replies, {"log": "", "error": ("NgspiceNotFoundError", "the shared engine "
-                  f"cannot load libngspice through PySpice ({failure}) -- hint: {INSTALL_HINT}; "
-                  "pip install PySpice; or set NGSPICE_LIBRARY_PATH to libngspice.so")})
+                  f"cannot load libngspice through PySpice ({failure}) -- hint: {INSTALL_HINT} "
+                  "and PySpice (pip install PySpice), or set NGSPICE_LIBRARY_PATH to the "
+                  "libngspice.so file")})
             continue
         try:
             reply = sim.simulate(message["netlist"], message["vectors"])
@@ -318,7 +332,3 @@ def _worker_main() -> None:
         _send(replies, reply)
         if sim.exited:
             break
-
-
-if __name__ == "__main__":
-    _worker_main()

@@ -23,7 +23,6 @@ The conventional figure is ``N_ops * E_op`` (10 pJ/op -> 1e17 J; 0.1-1 pJ/op ->
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np

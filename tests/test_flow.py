@@ -1,0 +1,152 @@
+"""The end-to-end flow (issue 4): real ngspice runs, energy accounting checks, outputs, failure paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lim_hw.device.card import default_card
+from lim_hw.energy.integrate import energy_delivered_J, integral
+from lim_hw.energy.updates import Waveforms, update_windows
+from lim_hw.flow import run_flow
+from lim_hw.netlist import generate
+from lim_hw.sim import simulate
+
+#: Stated bound on the schedule tracking error |N_sim / N_target - 1| of the default card.
+TRACKING_BOUND = 1e-3
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("flow") / "run"
+    return run_flow(default_card(), out, progress=False)
+
+
+def test_tracking_error_below_bound(default_run):
+    err = default_run.updates["tracking_error"].abs()
+    assert len(err) == 20
+    assert err.max() < TRACKING_BOUND
+
+
+def test_energy_conservation_in_every_update_window(default_run):
+    """Net energy from the sources = tunnelling + resistor dissipation + change of capacitor energy.
+
+    An independent check of the accounting: every term is integrated from the
+    waveforms of a fresh simulation. Trapezoidal integration of the quadratic
+    resistor term over the sampled RC edges limits the closure to a few 1e-3 of
+    the energy drawn in the window; the stated tolerance is 2e-3.
+    """
+    card = default_card()
+    art = generate(card)
+    tb = art.testbench
+    vecs = tb.saves + ("v(drv)", "v(cg)", "v(tun)")
+    sim = simulate(art.deck(), tuple(dict.fromkeys(vecs)))
+    wf = Waveforms(sim.time_s, sim.vectors)
+    d = card.device
+    R = card.programming.R_drv_ohm
+
+    def cap_energy(t):
+        cg, fg, tun = (wf.at(v, t) for v in ("v(cg)", "v(fg)", "v(tun)"))
+        return 0.5 * (d.C_c_F * (cg - fg) ** 2 + d.C_j_F * (tun - fg) ** 2 + d.C_fg_F * fg ** 2)
+
+    worst = []
+    for t_a, t_b in update_windows(card, art.table):
+        net = sum(energy_delivered_J(wf.time_s, wf[s.v], wf[s.i], t_a, t_b)[1] for s in tb.supplies)
+        drawn = sum(energy_delivered_J(wf.time_s, wf[s.v], wf[s.i], t_a, t_b)[0] for s in tb.supplies)
+        v_ox = wf["v(tun)"] - wf["v(fg)"]
+        e_tun = integral(wf.time_s, wf["i(v.x1.xj.vsns)"] * v_ox, t_a, t_b)
+        e_r = integral(wf.time_s, (wf["v(drv)"] - wf["v(cg)"]) ** 2 / R, t_a, t_b)
+        balance = net - (e_tun + e_r + cap_energy(t_b) - cap_energy(t_a))
+        worst.append(abs(balance) / drawn)
+    assert max(worst) < 2e-3
+
+
+def test_retention_through_full_flow_matches_closed_form(tmp_path):
+    """Retention card, 1 s .. 1e6 s: simulated oxide voltage within 1e-4 of the closed form."""
+    card = default_card().with_updates(schedule={"n_updates": 0}, simulation={"duration_s": 1e6})
+    res = run_flow(card, tmp_path / "ret", progress=False, write_waveforms=False)
+    assert res.updates.empty
+    assert res.summary["retention_max_rel_error"] < 1e-4
+
+
+def test_batch_and_shared_engines_agree_on_reference_cell():
+    art = generate(default_card())
+    vecs = art.testbench.saves
+    a = simulate(art.deck(), vecs, engine="batch")
+    b = simulate(art.deck(), vecs, engine="shared")
+    grid = np.linspace(1.0, a.time_s[-1], 5000)
+    for v in ("v(fg)", "i(v.x1.xj.vsns)"):
+        ya, yb = np.interp(grid, a.time_s, a[v]), np.interp(grid, b.time_s, b[v])
+        scale = np.max(np.abs(ya))
+        assert np.max(np.abs(ya - yb)) <= 1e-9 * scale, v
+
+
+def _lim_hw(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lim_hw", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_run_command_writes_every_output_and_report_links_exist(tmp_path):
+    proc = _lim_hw("run", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "lim-hw-out"
+    for name in ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
+                 "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    refs = re.findall(r"(?:src|href)='([^']+)'", html)
+    assert refs and all((out / r).exists() for r in refs)
+    updates = pd.read_csv(out / "updates.csv", comment="#")
+    for col in ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "N_sim", "E_supply_J",
+                "E_tunnel_J", "E_bound_J", "ratio_supply_to_bound", "ratio_tunnel_to_bound"):
+        assert col in updates.columns
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["ngspice"].startswith("ngspice")
+    assert (out / "updates.csv").read_text().startswith("# lim_hw=")
+    wave = pd.read_csv(out / "waveforms.csv", comment="#", nrows=3)
+    assert wave.columns[0] == "time_s" and "V_fg_V" in wave.columns
+
+
+def test_run_prints_headline(tmp_path):
+    proc = _lim_hw("run", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "x the LIM bound" in proc.stdout
+    assert "median energy per update" in proc.stdout
+
+
+def test_missing_ngspice_gives_one_line_and_no_output(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path / "empty")}
+    (tmp_path / "empty").mkdir()
+    proc = _lim_hw("run", "-o", str(tmp_path / "out"), "--quiet", env=env)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "ngspice" in lines[0] and lines[0].startswith("lim-hw: error:")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_simulation_timeout_gives_typed_error_and_no_output(tmp_path):
+    card_path = tmp_path / "slow.toml"
+    card_path.write_text("[schedule]\nn_updates = 0\n[simulation]\nduration_s = 1e7\nmax_step_s = 1e-3\n"
+                         "timeout_s = 1.0\n")
+    proc = _lim_hw("simulate", str(card_path), "-o", str(tmp_path / "out"), "--quiet")
+    assert proc.returncode == 2
+    assert "timed out" in proc.stderr.lower() or "timeout" in proc.stderr.lower()
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_card_gives_one_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[device]\ntox_m = -1e-9\n")
+    proc = _lim_hw("simulate", str(bad), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "tox_m" in proc.stderr
+    assert not (tmp_path / "out").exists()

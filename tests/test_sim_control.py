@@ -116,7 +116,8 @@ ngspice-39 done"""
 def test_recovered_warnings_are_not_errors():
     # gmin stepping failed, then source stepping succeeded; a node named error_* is fine.
     assert error_from_log(OK_LOG, 0) is None
-    assert error_from_log("Node  Voltage\nerror_node   1.0\n", 0) is None
+    assert error_from_log("Node  Voltage\nerror_node   1.0\nerror   2.0\n", 0) is None
+    assert error_from_log("Circuit: timestep too small demo\nngspice-39 done\n", 0) is None
 
 
 def test_timestep_too_small_with_rc_zero():
@@ -140,17 +141,20 @@ def test_singular_matrix_names_the_node():
 
 def test_netlist_errors_show_the_offending_line():
     log = ("warning, can't find model 'nomodel' from line\n    d1 a 0 nomodel\n"
-           "Error on line 3 or its substitute:\n  d1 a 0 nomodel\ncould not find a valid modelname\n"
+           "Error on line 3 or its substitute:\n  d1 a 0 nomodel\n"
+           "could not find a valid modelname\n"
            "    Simulation interrupted due to error!\n")
     err = error_from_log(log, 1)
     assert isinstance(err, NetlistError)
-    assert "Error on line 3 or its substitute: d1 a 0 nomodel could not find a valid modelname" in str(err)
+    expected = "Error on line 3 or its substitute: d1 a 0 nomodel could not find a valid modelname"
+    assert expected in str(err)
     err = error_from_log("Error: unknown subckt: x1 a nosuch\n", 1)
     assert isinstance(err, NetlistError) and "x1 a nosuch" in str(err)
 
 
 def test_missing_vector_and_generic_failures():
-    err = error_from_log("Warning from checkvalid: vector zz is not available or has zero length.\n")
+    err = error_from_log("Warning from checkvalid: vector zz is not available or has zero "
+                         "length.\n")
     assert isinstance(err, UnknownVectorError) and "zz" in str(err)
     err = error_from_log("Error: something new went wrong\n", 0)
     assert type(err) is SimulationError and "something new" in str(err)
@@ -212,7 +216,8 @@ def test_raw_file_errors():
 
 def test_simresult_frame():
     t = np.array([0.0, 1.0])
-    res = SimResult(time_s=t, vectors={"v(a)": np.array([1.0, 2.0]), "i(v1)": np.array([0.0, -1.0])},
+    vectors = {"v(a)": np.array([1.0, 2.0]), "i(v1)": np.array([0.0, -1.0])}
+    res = SimResult(time_s=t, vectors=vectors,
                     log="", ngspice_version="ngspice-39", netlist_sha256="0" * 64, engine="batch",
                     wall_s=0.0)
     frame = res.to_frame()

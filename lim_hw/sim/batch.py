@@ -108,7 +108,8 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
                                         stdin=subprocess.DEVNULL, stdout=log_file,
                                         stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
-                raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
+                raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: "
+                                           f"{INSTALL_HINT}") from None
             try:
                 returncode = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:

@@ -15,7 +15,8 @@ import re
 
 from lim_hw.errors import LimHwError, one_line
 
-INSTALL_HINT = "install ngspice (Debian/Ubuntu: apt-get install ngspice libngspice0-dev, or `make install`)"
+INSTALL_HINT = ("install ngspice (Debian/Ubuntu: apt-get install ngspice libngspice0-dev, "
+                "or `make install`)")
 
 
 class SimulationError(LimHwError):
@@ -62,14 +63,15 @@ _I = re.IGNORECASE
 # A log shows a failed run if any line matches one of these (anchored where a node or
 # title containing the word "error" could otherwise fire them).
 _FATAL = [re.compile(p, _I) for p in (
-    r"^\s*error\b", r"^\s*pterror", r"error on line", r"simulation interrupted due to error",
+    r"^\s*error\s*:", r"^\s*pterror", r"error on line", r"simulation interrupted due to error",
     r"run simulation\(s\) aborted", r"^\s*doanalyses:", r"timestep too small",
     r"transient solution failed", r"warning from checkvalid", r"no such vector",
     r"circuit not parsed", r"unknown subckt",
 )]
 
 _NETLIST = [re.compile(p, _I) for p in (  # most telling first
-    r"error on line", r"^\s*error:.*(?:subckt|model|include|device|parameter)", r"unknown subckt", r"could not find a valid modelname",
+    r"error on line", r"^\s*error:.*(?:subckt|model|include|device|parameter)",
+    r"unknown subckt", r"could not find a valid modelname",
     r"unable to find definition of model", r"can't find model", r"could not find include file",
     r"syntax error", r"unknown device", r"unknown model", r"circuit not parsed",
     r"device already exists", r"there aren't any circuits loaded", r"no such function",
@@ -134,7 +136,8 @@ def error_from_log(log: str, returncode: int | None = 0) -> SimulationError | No
     Order: netlist errors (ngspice stops before simulating), then convergence failures,
     then missing vectors, then any other error line or a non-zero exit status.
     """
-    lines = [s for s in log.splitlines() if s.strip()]
+    # The "Circuit: <title>" echo is the user's text, not ngspice's verdict.
+    lines = [s for s in log.splitlines() if s.strip() and not s.lstrip().startswith("Circuit:")]
     fatal = _first(lines, _FATAL)
     if fatal is None and not returncode:
         return None
@@ -174,6 +177,7 @@ def error_from_log(log: str, returncode: int | None = 0) -> SimulationError | No
         return SimulationError(f"ngspice reported an error: {line} -- hint: read the ngspice "
                                "log (exception attribute .log)", log=log, line=line)
     last = lines[-1].strip() if lines else "(no output)"
-    how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with status {returncode}"
+    how = (f"was killed by signal {-returncode}" if returncode < 0
+           else f"exited with status {returncode}")
     return SimulationError(f"ngspice {how}; last log line: {last} -- hint: run the deck by hand "
                            "with `ngspice -b` to see the full output", log=log, line=last)

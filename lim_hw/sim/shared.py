@@ -30,6 +30,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -99,10 +100,12 @@ class _Worker:
 
     def __init__(self) -> None:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # same imports as here
+        # The worker imports what this process imports (source checkouts, user site).
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
         self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env,
+                                     cwd=tempfile.gettempdir(),  # no ./.spiceinit from the caller
                                      start_new_session=True)
         self.owner_pid = os.getpid()  # a forked child must not talk to its parent's worker
         self.runs = 0
@@ -172,7 +175,8 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         raise SimulationTimeoutError(f"the shared engine stayed busy for timeout_s={timeout_s:g} s "
                                      "-- hint: use engine='batch' to run simulations in parallel")
     try:
-        if _worker is not None and _worker.owner_pid == os.getpid() and _worker.proc.poll() is not None:
+        mine = _worker is not None and _worker.owner_pid == os.getpid()
+        if mine and _worker.proc.poll() is not None:
             _worker.kill()  # died while idle (e.g. killed by the OOM killer): replace it
             _worker = None
         if _worker is None or _worker.owner_pid != os.getpid():
@@ -227,7 +231,8 @@ class _Simulator:
 
     def __init__(self) -> None:
         import logging
-        logging.getLogger("PySpice").setLevel(logging.CRITICAL + 10)  # "Unsupported Ngspice version"
+        # Silences "Unsupported Ngspice version 39" and PySpice's echo of ngspice stderr.
+        logging.getLogger("PySpice").setLevel(logging.CRITICAL + 10)
         os.environ["HOME"] = os.path.join(os.path.sep, "nonexistent", "lim_hw_no_home")
         from PySpice.Spice.NgSpice import Shared  # may raise ImportError / OSError
 
@@ -292,7 +297,8 @@ class _Simulator:
             self.command(f"let lim_hw_vec{k} = {name}")
             values = self.vector(f"{plot}.lim_hw_vec{k}")
             if values is None or len(values) != len(time_s):
-                got = "nothing" if values is None else f"{len(values)} points for {len(time_s)} times"
+                got = ("nothing" if values is None
+                       else f"{len(values)} points for {len(time_s)} times")
                 log = "\n".join(self.log)
                 return {"log": log, "error": ("UnknownVectorError", f"ngspice has no vector "
                         f"{name} (got {got}) -- hint: request only nodes, sources and device "

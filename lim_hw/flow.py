@@ -7,7 +7,9 @@ everything succeeded, so a failed run leaves no partial results.
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,9 @@ from .device.card import Card, card_to_dict, card_to_toml
 from .device.floating_gate import fn_closed_form_V
 from .energy.updates import Waveforms, account_updates, summarize_updates
 from .netlist.generate import generate
-from .outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
+from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
+                      write_text_atomic)
 from .provenance import versions
-from .report import html as html_report
-from .report import plots
 from .report.names import vector_column
 from .sim import simulate
 
@@ -59,7 +60,11 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     deck = art.deck()
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
+    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
+    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
+    preload.start()
     sim = simulate(deck, tb.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+    preload.join()
     bar.update()
     bar.set_postfix_str("energy accounting")
     wf = Waveforms(sim.time_s, sim.vectors)
@@ -102,6 +107,9 @@ def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
 
 def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
                    summary: dict[str, Any], wf: Waveforms, write_waveforms: bool) -> list[str]:
+    from .report import html as html_report  # matplotlib is imported only when a report is written
+    from .report import plots
+
     tb = art.testbench
     write_csv_atomic(out / "updates.csv", updates)
     write_csv_atomic(out / "synthesis.csv", art.table)
@@ -111,8 +119,8 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
     write_text_atomic(out / "card.toml", card_toml)
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     if write_waveforms:
-        frame = pd.DataFrame({"time_s": wf.time_s, **{vector_column(k): v for k, v in wf.vectors.items()}})
-        write_csv_atomic(out / "waveforms.csv", frame)
+        write_columns_csv_atomic(out / "waveforms.csv", {
+            "time_s": wf.time_s, **{vector_column(k): v for k, v in wf.vectors.items()}})
         files.append("waveforms.csv")
     fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
     d = card.device

@@ -56,6 +56,34 @@ def write_csv_atomic(path: str | os.PathLike, df: pd.DataFrame, provenance: bool
     return write_text_atomic(path, (csv_header_comment() if provenance else "") + body)
 
 
+def write_columns_csv_atomic(path: str | os.PathLike, columns: dict[str, "np.ndarray"],
+                             exact_first: bool = True) -> Path:
+    """Write equal-length float columns as CSV (versions comment first), atomically and fast.
+
+    The first column (time) is written with 17 significant digits so that it
+    round-trips exactly; the others with 12. ~3x faster than ``DataFrame.to_csv``.
+    """
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(columns)
+    data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names]) if names else np.empty((0, 0))
+    fmt = (["%.17g"] if exact_first else ["%.12g"]) + ["%.12g"] * (len(names) - 1)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(csv_header_comment())
+            np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
     """Build an output directory in a temporary sibling; move it into place on success.

@@ -23,7 +23,12 @@ COMMANDS = ("run", "bound", "project", "netlist", "simulate", "fit", "sweep", "r
             "train", "optimize")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` set, just that subcommand is registered (and imported).
+
+    Importing every subcommand costs ~0.6 s of numpy/scipy/pandas/matplotlib
+    imports, so ``main`` imports only the one being run.
+    """
     parser = argparse.ArgumentParser(
         prog="lim-hw",
         description="LIM energy bounds and an ngspice co-design flow for FN dynamic analog memory.",
@@ -31,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lim-hw {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:
+            continue
         modname = f"{__name__}.{name}_cmd"
         if importlib.util.find_spec(modname) is None:
             continue
@@ -39,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(only)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -17,7 +17,7 @@ the fix (:class:`lim_hw.errors.InputError`).
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -249,11 +249,22 @@ def _known(d: Mapping[str, Any], cls: type, section: str) -> dict[str, Any]:
     return dict(d)
 
 
-def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | None = None) -> Card:
-    """Build and validate a :class:`Card` from a parsed TOML mapping."""
+def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | None = None,
+                   defaults: bool = True) -> Card:
+    """Build and validate a :class:`Card` from a parsed TOML mapping.
+
+    Keys left out take the values of the built-in default card (``defaults=True``),
+    so a card only needs to say what differs from it.
+    """
     for key in d:
         if key not in SECTIONS:
             raise InputError(f"unknown card section [{key}]; allowed sections: {', '.join(SECTIONS)}")
+    if defaults:
+        base = _default_card_dict()
+        for sec, vals in d.items():
+            if not isinstance(vals, Mapping):
+                raise InputError(f"[{sec}] must be a TOML table")
+        d = {sec: {**_section_defaults(base, sec, d.get(sec, {})), **d.get(sec, {})} for sec in SECTIONS}
     card = Card(
         device=DeviceParams.from_dict(d.get("device", {})),
         schedule=ScheduleSpec.from_dict(d.get("schedule", {}), base_dir=base_dir),
@@ -272,8 +283,25 @@ def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | No
     return card
 
 
-def load_card(path: str | Path) -> Card:
-    """Read and validate a TOML device card."""
+def _section_defaults(base: Mapping[str, Any], sec: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Default values of one section; a user table schedule drops the default n_updates."""
+    vals = dict(base.get(sec, {}))
+    if sec == "schedule" and given.get("kind", vals.get("kind")) == "table":
+        vals.pop("n_updates", None)
+    return vals
+
+
+@functools.lru_cache(maxsize=1)
+def _default_card_raw() -> str:
+    return default_card_path().read_text(encoding="utf-8")
+
+
+def _default_card_dict() -> dict[str, Any]:
+    return tomllib.loads(_default_card_raw())
+
+
+def load_card(path: str | Path, defaults: bool = True) -> Card:
+    """Read and validate a TOML device card (missing keys from the default card)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -283,7 +311,7 @@ def load_card(path: str | Path) -> Card:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML in {path}: {exc}; fix the syntax") from None
-    return card_from_dict(data, name=path.stem, base_dir=path.parent)
+    return card_from_dict(data, name=path.stem, base_dir=path.parent, defaults=defaults)
 
 
 def default_card_path() -> Path:
@@ -293,8 +321,8 @@ def default_card_path() -> Path:
 
 def default_card() -> Card:
     """The built-in default card (reference FN-DAM device of theory.md s.5)."""
-    card = load_card(default_card_path())
-    return dataclasses.replace(card, name="default")
+    card = card_from_dict(_default_card_dict(), name="default", defaults=False)
+    return card
 
 
 def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:

@@ -125,7 +125,8 @@ def _tran(card: Card) -> tuple[float, float, float]:
         tmax = stop / 100.0  # retention: nothing to resolve but the smooth decay
     else:
         tmax = min(stop / 50.0, card.programming.period_s / 4.0)
-    return stop / 1000.0, stop, tmax
+    step = stop / 1000.0 if card.n_updates else min(stop / 1000.0, 0.1)  # retention: sample from ~1 ms
+    return step, stop, tmax
 
 
 def driver_chain(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str

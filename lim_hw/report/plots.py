@@ -15,7 +15,8 @@ from ..constants import kT_J  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
+    # Fixed margins: tight_layout measured every tick label and cost ~0.2 s a figure.
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.91)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -29,8 +30,8 @@ def plot_floating_gate(time_s: np.ndarray, traces: dict[str, np.ndarray], update
         ax.plot(time_s, v, label=label, lw=1.2)
     if closed_form is not None:
         ax.plot(time_s, closed_form, "k--", lw=0.8, label="closed form (no updates)")
-    for t in updates.get("t_s", []):
-        ax.axvline(t, color="0.85", lw=0.5, zorder=0)
+    if len(updates):
+        ax.vlines(updates["t_s"], 0, 1, transform=ax.get_xaxis_transform(), color="0.85", lw=0.5, zorder=0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("floating-gate voltage (V)")
     ax.set_title("Floating-gate trajectory (ngspice)")

@@ -1,0 +1,100 @@
+"""``lim-hw regress SUITE.toml [--baseline DIR] [--update-baseline] [--junit FILE] [--workers N]``.
+
+Runs the suite's reference designs, compares every metric with the stored
+baseline and prints a table. Exit status: 0 all metrics passed, 1 any metric
+failed (or could not be computed), 2 bad input (suite, card, corrupt baseline).
+``--update-baseline`` rewrites the baseline instead and lists old -> new per metric.
+See docs/regression.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..regress.baseline import METRICS_FILE, PROVENANCE_FILE
+from ..regress.compare import format_table, summary_line
+from ..regress.junit import write_junit
+from ..regress.runner import CaseOutcome, check_suite, update_baseline
+from ..regress.suite import load_suite
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("regress", help="run the regression suite of reference designs against a stored baseline",
+                       description="Simulate every case of a regression suite (in parallel), compare its metrics "
+                                   "with the stored baseline (|obs - base| <= abs_tol or <= rel_tol*|base|), print "
+                                   "a table and exit 1 on any failed metric, 2 on bad input.")
+    p.add_argument("suite", type=Path, help="suite file (TOML), e.g. tests/regression/suite.toml")
+    p.add_argument("--baseline", type=Path, metavar="DIR",
+                   help="baseline folder (default: [suite] baseline, relative to the suite file)")
+    p.add_argument("--update-baseline", action="store_true",
+                   help="rewrite the baseline from this run and show what changed (old -> new)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per metric) for CI")
+    p.add_argument("--workers", type=int, metavar="N", help="parallel simulations (default: one per case, up to "
+                                                            "the CPU count)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="keep each case's flow outputs in DIR/<case>/ (default: a temporary folder)")
+    p.add_argument("--failed-only", action="store_true", help="print only the metrics that did not pass")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-case progress lines on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1")
+    if args.update_baseline and args.junit:
+        raise InputError("--junit reports a comparison; it has no meaning with --update-baseline, drop one of them")
+    if args.junit is not None:
+        _check_writable(args.junit)
+    suite = load_suite(args.suite)
+    on_done = None if args.quiet else _progress(len(suite.cases))
+    if args.update_baseline:
+        return _update(suite, args, on_done)
+    report = check_suite(suite, args.baseline, args.workers, args.output, on_done)
+    print(format_table(report, failed_only=args.failed_only))
+    print(summary_line(report))
+    if args.junit is not None:
+        write_junit(report, args.junit)
+        print(f"wrote {args.junit}")
+    if not report.ok:
+        print(f"if the change is intended: lim-hw regress {args.suite} --update-baseline, and commit the diff "
+              f"of {METRICS_FILE} with the change")
+    return 0 if report.ok else 1
+
+
+def _update(suite, args: argparse.Namespace, on_done) -> int:
+    res = update_baseline(suite, args.baseline, args.workers, args.output, on_done)
+    if not res.written:
+        for e in res.errors:
+            print(f"ERROR {e}")
+        print(f"baseline {res.path} NOT written: {len(res.errors)} metric(s) could not be computed")
+        return 1
+    counts = res.counts()
+    for c in res.changes:
+        if c.kind != "unchanged":
+            print(f"{c.kind:<8} {c.text()}")
+    print(f"baseline {res.path}/{{{METRICS_FILE},{PROVENANCE_FILE}}} written: "
+          + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def _progress(n: int):
+    done = [0]
+
+    def on_done(o: CaseOutcome) -> None:
+        done[0] += 1
+        state = "ok" if o.error is None else f"FAILED: {o.error}"
+        print(f"regress: [{done[0]}/{n}] {o.case} {state} ({o.wall_s:.1f} s)", file=sys.stderr, flush=True)
+
+    return on_done
+
+
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"--junit {path} is a directory; give a file name such as regress.xml")
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write --junit {path}: folder not writable; choose another path")

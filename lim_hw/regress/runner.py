@@ -1,0 +1,304 @@
+"""Run a suite's cases (in parallel), extract their metrics, check or rewrite the baseline.
+
+::
+
+    suite = load_suite("tests/regression/suite.toml")
+    report = check_suite(suite)                 # simulate, compare with suite.baseline_dir
+    print(format_table(report)); report.ok
+    update_baseline(suite)                      # simulate, rewrite the baseline, list the changes
+
+Each case is one :func:`lim_hw.flow.run_flow` in a worker process; the worker
+returns only numbers and messages (no DataFrames cross the process boundary).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import math
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import InputError, LimHwError, one_line
+from .baseline import Baseline, Change, changes, read_baseline, round_value, write_baseline
+from .compare import Report, compare
+from .suite import AGGREGATES, FIT_HOOK, CaseSpec, MetricSpec, Suite
+
+
+class MetricError(Exception):
+    """A metric could not be computed from a case's results (message: what and why)."""
+
+
+@dataclass
+class CaseOutcome:
+    """What one case produced: metric name -> rounded value or error message; provenance; wall time."""
+
+    case: str
+    values: dict[str, float | str] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    wall_s: float = 0.0
+
+
+# ----------------------------------------------------------------- executor
+def _make_executor(workers: int):
+    """The parallel executor: ``with ... as ex: for i, result, error in ex.map_unordered(fn, items)``."""
+    return _local_executor(workers)
+
+
+@contextlib.contextmanager
+def _local_executor(workers: int) -> Iterator[Any]:
+    """Process pool with the shape of ``lim_hw.sweep.executors.make_executor(kind="local")``."""
+    if workers <= 1:
+        yield _Serial()
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        yield _Pool(pool)
+
+
+class _Serial:
+    @staticmethod
+    def map_unordered(fn: Callable, items: Iterable) -> Iterator[tuple[int, Any, BaseException | None]]:
+        for i, item in enumerate(items):
+            try:
+                yield i, fn(item), None
+            except Exception as exc:  # noqa: BLE001 - reported per case
+                yield i, None, exc
+
+
+class _Pool:
+    def __init__(self, pool: concurrent.futures.Executor) -> None:
+        self.pool = pool
+
+    def map_unordered(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, Any, BaseException | None]]:
+        futures = {self.pool.submit(fn, item): i for i, item in enumerate(items)}
+        for fut in concurrent.futures.as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], (None if exc else fut.result()), exc
+
+
+# ----------------------------------------------------------------- one case (runs in a worker)
+def run_case(job: tuple[CaseSpec, str]) -> CaseOutcome:
+    """Simulate one case into ``out_dir`` and extract its metrics. Never raises for a failed simulation."""
+    from ..flow import run_flow
+
+    case, out_dir = job
+    t0 = time.perf_counter()
+    outcome = CaseOutcome(case.name)
+    try:
+        res = run_flow(case.card, out_dir, engine=case.engine, kind=case.kind, array=case.array, progress=False,
+                       write_waveforms=case.needs_waveforms)
+    except LimHwError as exc:
+        outcome.error = one_line(exc)
+    except Exception as exc:  # noqa: BLE001 - a crash of the flow is a regression, not a crash of regress
+        outcome.error = f"{type(exc).__name__}: {one_line(exc)} ({_where(exc)})"
+    else:
+        outcome.provenance = case_provenance(case, res.summary)
+        sources = _Sources(res.summary, res.updates, Path(out_dir))
+        for m in case.metrics:
+            try:
+                outcome.values[m.name] = round_value(extract_metric(m, sources))
+            except MetricError as exc:
+                outcome.values[m.name] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one bad metric must not hide the others
+                outcome.values[m.name] = f"{type(exc).__name__}: {one_line(exc)} ({_where(exc)})"
+    outcome.wall_s = time.perf_counter() - t0
+    return outcome
+
+
+def _where(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
+
+
+def case_provenance(case: CaseSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The simulator set-up of a case run, as stored in the baseline's provenance.json."""
+    prov = summary.get("provenance", {}) or {}
+    return {"card": case.card_ref, "testbench": case.testbench, "engine": summary.get("engine", case.engine),
+            "ngspice": prov.get("ngspice", ""), "lim_hw": prov.get("lim_hw", __version__),
+            "options": prov.get("options", {}), "tran": prov.get("tran", {}),
+            "netlist_sha256": prov.get("netlist_sha256", "")}
+
+
+class _Sources:
+    """Lazy access to a case's summary, updates, waveforms and fitted parameters."""
+
+    def __init__(self, summary: Mapping[str, Any], updates: pd.DataFrame, out_dir: Path) -> None:
+        self.summary, self.updates, self.out_dir = summary, updates, out_dir
+        self._wave: pd.DataFrame | None = None
+        self._fit: Mapping[str, Any] | None = None
+
+    def waveforms(self) -> pd.DataFrame:
+        if self._wave is None:
+            path = self.out_dir / "waveforms.csv"
+            if not path.is_file():
+                raise MetricError("no waveforms.csv (the engine of this case writes none)")
+            self._wave = pd.read_csv(path, comment="#")
+        return self._wave
+
+    def fitted(self) -> Mapping[str, Any]:
+        if self._fit is None:
+            from .. import fit
+
+            try:
+                self._fit = dict(getattr(fit, FIT_HOOK)(self.out_dir))
+            except Exception as exc:  # noqa: BLE001 - reported on each fit metric
+                raise MetricError(f"fit failed: {one_line(exc)}") from None
+        return self._fit
+
+
+def extract_metric(m: MetricSpec, src: _Sources) -> float:
+    """The value of metric ``m`` from a case's results; :class:`MetricError` if it cannot be computed."""
+    if m.source == "summary":
+        value: Any = src.summary
+        for part in m.key.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                keys = sorted(k for k, v in src.summary.items() if _is_number(v))
+                raise MetricError(f"no key {m.key!r} in summary.json; numeric keys: {', '.join(keys)}")
+            value = value[part]
+        return _number(value, f"summary {m.key}")
+    if m.source == "updates":
+        df = src.updates
+        if m.key not in df.columns:
+            raise MetricError(f"no column {m.key!r} in updates.csv; columns: {', '.join(map(str, df.columns))}")
+        if df.empty:
+            raise MetricError(f"updates.csv has no rows (a retention case?); {m.key} is undefined")
+        col = pd.to_numeric(df[m.key], errors="coerce")
+        if m.agg is not None:
+            assert m.agg in AGGREGATES
+            return _number(getattr(col, m.agg)(), f"updates {m.key} {m.agg}")
+        rows = col[df["n"] == m.n]
+        if rows.empty:
+            raise MetricError(f"no update n={m.n} in updates.csv (n runs {int(df['n'].min())}..{int(df['n'].max())})")
+        return _number(rows.iloc[0], f"updates {m.key} at n={m.n}")
+    if m.source == "waveform":
+        wf = src.waveforms()
+        if m.key not in wf.columns or m.key == "time_s":
+            cols = [c for c in wf.columns if c != "time_s"]
+            raise MetricError(f"no column {m.key!r} in waveforms.csv; columns: {', '.join(cols)}")
+        t = wf["time_s"].to_numpy(float)
+        if not (t[0] <= m.t_s <= t[-1]):
+            raise MetricError(f"t_s = {m.t_s:g} s is outside the simulated time {t[0]:g}..{t[-1]:g} s")
+        return float(np.interp(m.t_s, t, wf[m.key].to_numpy(float)))
+    if m.source == "fit":
+        params = src.fitted()
+        if m.key not in params:
+            raise MetricError(f"no fitted parameter {m.key!r}; fitted: {', '.join(sorted(map(str, params)))}")
+        return _number(params[m.key], f"fit {m.key}")
+    raise MetricError(f"unknown metric source {m.source!r}")  # pragma: no cover - suite.py validates
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _number(v: Any, what: str) -> float:
+    if v is None:
+        return math.nan  # JSON null: a NaN the flow wrote
+    if not _is_number(v):
+        raise MetricError(f"{what} is {v!r}, not a number")
+    return float(v)
+
+
+# ----------------------------------------------------------------- the suite
+def default_workers(n_cases: int) -> int:
+    return max(1, min(n_cases, os.cpu_count() or 1))
+
+
+def run_cases(suite: Suite, workers: int | None = None, output_dir: str | Path | None = None,
+              on_done: Callable[[CaseOutcome], None] | None = None) -> dict[str, CaseOutcome]:
+    """Simulate every case (``workers`` processes; default one per case up to the CPU count).
+
+    Case outputs go to ``output_dir/<case>/`` when given (kept), else to a temporary folder.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"workers = {workers!r} must be a whole number >= 1")
+    workers = workers or default_workers(len(suite.cases))
+    outcomes: dict[str, CaseOutcome] = {}
+    with contextlib.ExitStack() as stack:
+        if output_dir is None:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lim-hw-regress-")))
+        else:
+            root = Path(output_dir)
+            root.mkdir(parents=True, exist_ok=True)
+        jobs = [(case, str(root / case.name)) for case in suite.cases]
+        with _make_executor(min(workers, len(jobs))) as ex:
+            for i, result, error in ex.map_unordered(run_case, jobs):
+                case = suite.cases[i]
+                if error is not None or result is None:
+                    result = CaseOutcome(case.name, error=f"worker failed: {one_line(error) or type(error).__name__}")
+                outcomes[case.name] = result
+                if on_done is not None:
+                    on_done(result)
+    return {c.name: outcomes[c.name] for c in suite.cases}
+
+
+def observed_values(outcomes: Mapping[str, CaseOutcome]) -> dict[tuple[str, str], float | str]:
+    return {(c, m): v for c, o in outcomes.items() for m, v in o.values.items()}
+
+
+def check_suite(suite: Suite, baseline_dir: str | Path | None = None, workers: int | None = None,
+                output_dir: str | Path | None = None,
+                on_done: Callable[[CaseOutcome], None] | None = None) -> Report:
+    """Simulate the suite and compare with the baseline (read first, so a bad one fails before simulating)."""
+    baseline = read_baseline(baseline_dir or suite.baseline_dir)
+    outcomes = run_cases(suite, workers, output_dir, on_done)
+    return compare_outcomes(suite, outcomes, baseline)
+
+
+def compare_outcomes(suite: Suite, outcomes: Mapping[str, CaseOutcome], baseline: Baseline) -> Report:
+    report = compare(suite, observed_values(outcomes), baseline,
+                     provenance={c: o.provenance for c, o in outcomes.items()},
+                     case_errors={c: o.error for c, o in outcomes.items() if o.error is not None})
+    report.case_wall_s = {c: o.wall_s for c, o in outcomes.items()}
+    return report
+
+
+@dataclass
+class UpdateResult:
+    """Outcome of :func:`update_baseline`: per-metric changes, or the errors that stopped the write."""
+
+    path: Path
+    changes: list[Change]
+    errors: list[str]
+    written: bool
+
+    def counts(self) -> dict[str, int]:
+        out = {"changed": 0, "added": 0, "removed": 0, "unchanged": 0}
+        for c in self.changes:
+            out[c.kind] += 1
+        return out
+
+
+def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, workers: int | None = None,
+                    output_dir: str | Path | None = None,
+                    on_done: Callable[[CaseOutcome], None] | None = None) -> UpdateResult:
+    """Simulate the suite and rewrite its baseline; nothing is written if any metric cannot be computed.
+
+    The previous baseline (if readable) is only used to list what changed; a corrupt
+    one is replaced.
+    """
+    path = Path(baseline_dir or suite.baseline_dir)
+    try:
+        old = read_baseline(path).values
+    except InputError:
+        old = {}
+    outcomes = run_cases(suite, workers, output_dir, on_done)
+    errors = [f"{c}: case did not run: {o.error}" for c, o in outcomes.items() if o.error is not None]
+    errors += [f"{c} {m}: {v}" for (c, m), v in observed_values(outcomes).items() if isinstance(v, str)]
+    new = {k: v for k, v in observed_values(outcomes).items() if not isinstance(v, str)}
+    if errors:
+        return UpdateResult(path, changes(old, new), errors, written=False)
+    cases = {c: o.provenance for c, o in outcomes.items()}
+    ngspice = next((p["ngspice"] for p in cases.values() if p.get("ngspice")), "")
+    write_baseline(path, new, {"suite": suite.name, "lim_hw": __version__, "ngspice": ngspice, "cases": cases})
+    return UpdateResult(path, changes(old, new), [], written=True)

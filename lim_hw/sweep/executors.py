@@ -1,0 +1,343 @@
+"""Executors: run one picklable function over many items, yielding results as they complete.
+
+One interface for every backend::
+
+    with make_executor("local", workers=2) as ex:
+        for index, result, error in ex.map_unordered(fn, items):
+            ...
+
+``fn`` must be a picklable top-level function of one argument. ``index`` is
+the item's position in ``items``; exactly one of ``result`` / ``error`` is
+meaningful (``error`` is the exception the item raised, or
+:class:`WorkerCrashedError` when the process running it died). One failing
+item never stops the others.
+
+Kinds:
+
+- ``"local"``: a :class:`concurrent.futures.ProcessPoolExecutor` with
+  ``workers`` processes (default: the usable cores), started by forkserver.
+  A worker that dies breaks the pool; the pool is rebuilt and the items that
+  were in flight are rerun one at a time, so only the item that kills its
+  worker is reported (as :class:`WorkerCrashedError`). ``workers=1`` runs
+  items in this process (no isolation; easiest to debug).
+- ``"dask"``: a :class:`distributed.Client` connected to ``scheduler``
+  (``tcp://HOST:PORT``) or, without one, to an in-process
+  ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)``.
+  Dask retries a task whose worker died and reports ``KilledWorker`` after
+  ``distributed.scheduler.allowed-failures`` attempts.
+
+:meth:`Executor.stop` (safe to call from a signal handler) makes
+``map_unordered`` return early; leaving the ``with`` block then abandons the
+items still running (their processes are stopped). At most ``2 * workers``
+items are submitted at a time, so memory does not grow with the number of items.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence
+
+from ..errors import InputError
+
+KINDS = ("local", "dask")
+
+Result = tuple[int, Any, "BaseException | None"]
+
+
+class WorkerCrashedError(RuntimeError):
+    """The process running an item died (killed, out of memory, or a crash in native code)."""
+
+
+def default_workers() -> int:
+    """Usable CPU cores of this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None) -> "Executor":
+    """An executor of ``kind`` (``"local"`` or ``"dask"``); use it as a context manager.
+
+    ``workers``: processes (local) or LocalCluster workers (dask); default the usable cores.
+    ``scheduler``: a dask scheduler address ``tcp://HOST:PORT`` (dask only); default an
+    in-process LocalCluster. Bad arguments raise :class:`InputError`.
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown executor {kind!r}; use one of {', '.join(KINDS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"workers must be a positive integer, got {workers!r}")
+    if scheduler is not None:
+        if kind != "dask":
+            raise InputError("a scheduler address needs the dask executor; add --executor dask")
+        if not isinstance(scheduler, str) or "://" not in scheduler or scheduler.strip() != scheduler:
+            raise InputError(f"scheduler address {scheduler!r} is not like tcp://HOST:PORT")
+    if kind == "local":
+        return LocalExecutor(workers)
+    return DaskExecutor(workers, scheduler)
+
+
+class Executor:
+    """Base class: context manager, :meth:`map_unordered`, :meth:`stop`, :meth:`close`."""
+
+    kind = "base"
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or default_workers()
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "Executor":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the backend (done by ``with``; ``map_unordered`` starts it if needed)."""
+
+    def close(self) -> None:
+        """Stop the backend; items still running are abandoned."""
+
+    def stop(self) -> None:
+        """Ask ``map_unordered`` to return soon (signal-handler safe); nothing new is started."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def describe(self) -> str:
+        return f"{self.kind} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+        raise NotImplementedError
+
+
+# --- local process pool ---------------------------------------------------------------
+
+_busy = False
+
+
+class _Terminated(BaseException):
+    """Raised inside a worker by SIGTERM so that cleanup handlers (e.g. killing ngspice) run."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - runs in workers
+    if _busy:
+        raise _Terminated()
+    os._exit(128 + signum)
+
+
+def _worker_init() -> None:  # pragma: no cover - runs in workers
+    """Workers ignore SIGINT (the parent decides) and die cleanly on SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _call(fn: Callable[[Any], Any], item: Any) -> Any:  # pragma: no cover - runs in workers
+    global _busy
+    _busy = True
+    try:
+        return fn(item)
+    except _Terminated:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
+
+
+def _context() -> mp.context.BaseContext:
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    return mp.get_context(method)
+
+
+class LocalExecutor(Executor):
+    """Process pool on this machine (see the module docstring)."""
+
+    kind = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        super().__init__(workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, fn: Callable[[Any], Any]) -> ProcessPoolExecutor:
+        ctx = _context()
+        if ctx.get_start_method() == "forkserver":
+            mods = ["lim_hw.sweep.executors"]
+            if getattr(fn, "__module__", "__main__") not in ("__main__", None):
+                mods.append(fn.__module__)
+            ctx.set_forkserver_preload(mods)  # used when the fork server first starts
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _shutdown(pool)
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+        if self.workers == 1:
+            yield from self._serial(fn, items)
+            return
+        pending = collections.deque(range(len(items)))
+        suspects: collections.deque[int] = collections.deque()
+        running: dict[Future, int] = {}
+        window = 2 * self.workers
+        broken = isolating = False
+        while (pending or suspects or running) and not self.stopped:
+            if not running:
+                if broken or self._pool is None:
+                    if self._pool is not None:
+                        _shutdown(self._pool)
+                    self._pool = self._new_pool(fn)
+                    broken = False
+                isolating = bool(suspects)
+                todo = [suspects.popleft()] if suspects else \
+                    [pending.popleft() for _ in range(min(window, len(pending)))]
+                for i in todo:
+                    running[self._pool.submit(_call, fn, items[i])] = i
+            elif not broken and not isolating:
+                while pending and len(running) < window:
+                    i = pending.popleft()
+                    running[self._pool.submit(_call, fn, items[i])] = i
+            done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = running.pop(fut)
+                try:
+                    yield i, fut.result(), None
+                except BrokenProcessPool:
+                    broken = True
+                    if isolating:
+                        yield i, None, WorkerCrashedError(
+                            "the worker process running this item died (killed, out of memory or a native "
+                            "crash); run it alone to see why")
+                    else:
+                        suspects.append(i)
+                except CancelledError as exc:  # pragma: no cover - only on shutdown
+                    yield i, None, exc
+                except Exception as exc:
+                    yield i, None, exc
+
+    def _serial(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+        for i, item in enumerate(items):
+            if self.stopped:
+                return
+            try:
+                result = fn(item)
+            except Exception as exc:
+                yield i, None, exc
+            else:
+                yield i, result, None
+
+
+def _shutdown(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued items, SIGTERM the workers (they stop their ngspice), SIGKILL stragglers."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 5.0
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():  # pragma: no cover - a worker ignoring SIGTERM
+            p.kill()
+            p.join(1.0)
+
+
+# --- dask ----------------------------------------------------------------------------
+
+
+class DaskExecutor(Executor):
+    """dask.distributed: a remote scheduler or an in-process LocalCluster (see the module docstring)."""
+
+    kind = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        super().__init__(workers)
+        self.scheduler = scheduler
+        self.client = None
+        self.cluster = None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"dask ({self.scheduler})"
+        return f"dask LocalCluster ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+    def start(self) -> None:
+        if self.client is not None:
+            return
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"cannot connect to the dask scheduler {self.scheduler}: {exc}; start one "
+                                 "with `dask scheduler` or leave out --scheduler") from None
+            return
+        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=None, silence_logs=logging.ERROR)
+        self.client = Client(self.cluster)
+
+    def close(self) -> None:
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if client is not None:
+            try:
+                client.close(timeout=10)
+            except Exception:  # pragma: no cover - closing a half-dead cluster
+                pass
+        if cluster is not None:
+            try:
+                cluster.close(timeout=10)
+            except Exception:  # pragma: no cover
+                pass
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+        from distributed import as_completed
+
+        self.start()
+        window = 2 * max(self.workers, len(self.client.scheduler_info().get("workers", {})) or 1)
+        pending = collections.deque(range(len(items)))
+        index: dict[str, int] = {}
+        live: dict[str, Any] = {}
+        ac = as_completed()
+
+        def submit() -> None:
+            i = pending.popleft()
+            fut = self.client.submit(fn, items[i], pure=False)
+            index[fut.key] = i
+            live[fut.key] = fut
+            ac.add(fut)
+
+        for _ in range(min(window, len(pending))):
+            submit()
+        try:
+            while not ac.is_empty() and not self.stopped:
+                if not ac.has_ready():
+                    time.sleep(0.01)
+                    continue
+                fut = next(ac)
+                i = index.pop(fut.key)
+                live.pop(fut.key, None)
+                if pending:
+                    submit()
+                if fut.status == "finished":
+                    result, error = fut.result(), None
+                else:
+                    result, error = None, fut.exception()
+                    if error is None:  # pragma: no cover - cancelled
+                        error = CancelledError(f"dask task {fut.key} was {fut.status}")
+                fut.release()
+                yield i, result, error
+        finally:
+            if live and self.client is not None:
+                self.client.cancel(list(live.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
+    clock = _Clock()
     art = generate(card, kind, array)
     tb = art.testbench
     deck = art.deck()
@@ -62,13 +64,16 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     bar.set_postfix_str(f"ngspice ({engine})")
     # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
     preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
+    clock.lap("synthesis_netlist_s")
     preload.start()
     sim = simulate(deck, tb.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+    clock.lap("simulate_s")
     preload.join()
     bar.update()
     bar.set_postfix_str("energy accounting")
     wf = Waveforms(sim.time_s, sim.vectors)
     updates = account_updates(card, art.table, tb, wf)
+    clock.lap("energy_accounting_s")
     summary: dict[str, Any] = {
         "card": card.name, "testbench": tb.kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": engine, **summarize_updates(updates),
@@ -84,8 +89,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     summary["card_values"] = card_to_dict(card)
     bar.update()
     bar.set_postfix_str("report")
+    summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too
     with atomic_directory(out_dir) as tmp:
-        files = _write_outputs(tmp, card, art, deck, updates, summary, wf, write_waveforms)
+        files = _write_outputs(tmp, card, art, deck, updates, summary, wf, write_waveforms, clock)
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
@@ -105,15 +111,27 @@ def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
             "retention_V_ox_end_closed_form_V": float(v_cf[-1]) if v_cf.size else float("nan")}
 
 
+class _Clock:
+    """Wall-clock laps of the flow's stages (reported in summary.json as timing_s)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._t
+        self._t = now
+
+
 def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
-                   summary: dict[str, Any], wf: Waveforms, write_waveforms: bool) -> list[str]:
+                   summary: dict[str, Any], wf: Waveforms, write_waveforms: bool, clock: _Clock) -> list[str]:
     from .report import html as html_report  # matplotlib is imported only when a report is written
     from .report import plots
 
     tb = art.testbench
     write_csv_atomic(out / "updates.csv", updates)
     write_csv_atomic(out / "synthesis.csv", art.table)
-    write_json_atomic(out / "summary.json", summary)
     write_text_atomic(out / "netlist.cir", deck + ".end\n")
     card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw)")
     write_text_atomic(out / "card.toml", card_toml)
@@ -135,5 +153,7 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
             updates, d.T_K, out / "barrier.png").name
         images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, out / "energy.png").name
     files += list(images.values())
+    clock.lap("waveforms_plots_s")
+    write_json_atomic(out / "summary.json", summary)
     html_report.write_report(out, f"lim-hw run: {card.name}", summary, updates, images, files, card_toml)
     return files + ["report.html"]

@@ -206,8 +206,8 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     """rows x cols differential synapses sharing row tunnelling lines and column program lines.
 
     ``mismatch[(r, c, half)]`` may override ``tox_m``/``area_m2`` of one cell.
-    Row r has tunnelling source ``vtun<r>``; column c has drivers ``vdrvp<c>``,
-    ``vdrvm<c>``; cell (r, c, half) is instance ``xr<r>c<c><half>`` with floating
+    Row r has tunnelling source ``vtun<r>``; the driver chains ``vdrvp``/``vdrvm``
+    feed column c through ``rdrvp<c>``/``rdrvm<c>``; cell (r, c, half) is instance ``xr<r>c<c><half>`` with floating
     gate ``fg<half>_<r>_<c>``. ``col_offset`` numbers columns of a block of a
     larger array so that blocks keep their global names.
     """
@@ -224,17 +224,25 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
         elements.append(VSource(f"vtun{r}", f"tun{r}", "0", dc_V=dev.V_tun_V))
         supplies.append(Supply(f"vtun{r}", f"v(tun{r})", f"i(vtun{r})"))
         ics.append((f"tun{r}", dev.V_tun_V))
+    # Every column gets the same pulses, so one ideal driver chain per half feeds all
+    # columns, each through its own output resistance: electrically identical to a
+    # driver per column, with cols times fewer sources (ngspice time grew faster than
+    # linearly with the number of chained step sources).
+    for half in ("p", "m"):
+        chain, supply = driver_chain(card, table, half, f"drv{half}", f"vdrv{half}")
+        elements += chain
+        supplies.append(supply)
+        ics.append((f"drv{half}", 0.0))
     for c in range(col_offset, col_offset + cols):
-        drivers, drv_supplies, cg = _drivers(card, table, str(c))
-        elements += drivers
-        supplies += drv_supplies
-        ics += [(f"drvp{c}", 0.0), (f"drvm{c}", 0.0), (f"cgp{c}", 0.0), (f"cgm{c}", 0.0)]
+        for half in ("p", "m"):
+            elements.append(Resistor(f"rdrv{half}{c}", f"drv{half}", f"cg{half}{c}", card.programming.R_drv_ohm))
+            ics.append((f"cg{half}{c}", 0.0))
         for r in range(rows):
             for half in ("p", "m"):
                 inst = f"xr{r}c{c}{half}"
                 fg = f"fg{half}_{r}_{c}"
                 params = device_params(dev, **mismatch.get((r, c, half), {}))
-                elements.append(Instance(inst, "fndam_cell", (cg[half], f"tun{r}", fg), params))
+                elements.append(Instance(inst, "fndam_cell", (f"cg{half}{c}", f"tun{r}", fg), params))
                 ics.append((fg, dev.V_fg0_V))
                 probes.append(TunnelProbe(inst, f"i(v.{inst}.xj.vsns)", f"v(tun{r})", f"v({fg})",
                                           dev.C_T_F, half))

@@ -197,3 +197,20 @@ def test_pulse_drawn_vs_net(ramp_s):
         assert drawn == pytest.approx(E_CV2_J, rel=1e-3) and net == pytest.approx(E_CV2_J, rel=1e-3)
     else:
         assert drawn == pytest.approx(E_CV2_J / 2, rel=0.05) and abs(net) < 0.05 * E_CV2_J
+
+
+def test_windowed_integrals_match_single_window_integrals():
+    """The O(n) many-window integral equals the per-window one (1e-12 relative) for plain and positive parts."""
+    from lim_hw.energy.integrate import integral, positive_integral, windowed_integrals
+
+    rng = np.random.default_rng(7)
+    t = np.cumsum(rng.uniform(1e-3, 1.0, 400))
+    y = rng.normal(0.0, 1.0, t.size)
+    a = np.sort(rng.uniform(t[0], t[-1], 30))
+    b = np.minimum(a + rng.uniform(0.0, 40.0, a.size), t[-1])
+    a[0], b[-1] = t[0], t[-1]
+    got = windowed_integrals(t, y, a, b)
+    got_pos = windowed_integrals(t, y, a, b, positive=True)
+    for k in range(a.size):
+        assert got[k] == pytest.approx(integral(t, y, a[k], b[k]), rel=1e-12, abs=1e-12)
+        assert got_pos[k] == pytest.approx(positive_integral(t, y, a[k], b[k]), rel=1e-12, abs=1e-12)

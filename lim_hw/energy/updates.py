@@ -32,7 +32,7 @@ from ..device.barrier import effective_barrier_J
 from ..device.card import Card
 from ..netlist.spec import Testbench, TunnelProbe
 from ..netlist.synthesis import FGModel, pulse_window_s
-from .integrate import energy_delivered_J, integral
+from .integrate import delivered_power_W, windowed_integrals
 
 UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim",
                   "tracking_error", "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery",
@@ -69,53 +69,69 @@ def update_windows(card: Card, table: pd.DataFrame) -> list[tuple[float, float]]
 
 
 def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms) -> pd.DataFrame:
-    """Per-update energy table (columns :data:`UPDATE_COLUMNS`)."""
-    dev = card.device
+    """Per-update energy table (columns :data:`UPDATE_COLUMNS`).
+
+    Every integral over all windows is taken at once with
+    :func:`~lim_hw.energy.integrate.windowed_integrals` (O(samples + windows) per
+    signal), so arrays with thousands of cells stay cheap to account.
+    """
+    dev, prog = card.device, card.programming
     model = FGModel.from_card(card)
     kT = kT_J(dev.T_K)
-    rows = []
-    for (t_a, t_b), rec in zip(update_windows(card, table), table.itertuples(index=False)):
-        cells = [p for p in tb.probes if p.half == rec.half]
-        n_cells = max(len(cells), 1)
-        N_sim, E_tun, E_eff = [], [], []
-        for probe in cells:
-            V_a = float(np.interp(t_a, wf.time_s, wf.v_ox(probe)))
-            Q = integral(wf.time_s, wf[probe.current], t_a, t_b)
-            N_nat = probe.C_T_F * float(model.drop_V(V_a, t_b - t_a)) / q_C
-            N_sim.append(Q / q_C - N_nat)
-            E_tun.append(integral(wf.time_s, wf[probe.current] * wf.v_ox(probe), t_a, t_b))
-            t_mid = t_a + card.programming.rise_s + card.programming.pulse_width_s / 2
-            V_mid = float(np.interp(t_mid, wf.time_s, wf.v_ox(probe)))
-            E_eff.append(float(effective_barrier_J(V_mid, dev.R_max_per_s, dev.tox_m, dev.area_m2,
-                                                   dev.phi_B_eV, dev.m_eff, dev.T_K)))
-        drawn = net = 0.0
+    windows = np.array(update_windows(card, table), dtype=float).reshape(-1, 2)
+    t_a, t_b = windows[:, 0], windows[:, 1]
+    t_mid = t_a + prog.rise_s + prog.pulse_width_s / 2
+    halves = table["half"].to_numpy()
+    n_upd = len(table)
+    # per-cell quantities for every window, averaged over the cells programmed in that update
+    sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff")}
+    counts = np.zeros(n_upd)
+    if n_upd:
+        for probe in tb.probes:
+            sel = halves == probe.half
+            if not sel.any():
+                continue
+            v_ox = wf.v_ox(probe)
+            V_a = np.interp(t_a[sel], wf.time_s, v_ox)
+            Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel])
+            N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
+            sums["N_sim"][sel] += Q / q_C - N_nat
+            sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel], t_b[sel])
+            V_mid = np.interp(t_mid[sel], wf.time_s, v_ox)
+            sums["E_eff"][sel] += effective_barrier_J(V_mid, dev.R_max_per_s, dev.tox_m, dev.area_m2,
+                                                      dev.phi_B_eV, dev.m_eff, dev.T_K)
+            counts[sel] += 1
+    drawn = np.zeros(n_upd)
+    net = np.zeros(n_upd)
+    if n_upd:
         for s in tb.supplies:
-            d, n_ = energy_delivered_J(wf.time_s, wf[s.v], wf[s.i], t_a, t_b)
-            drawn += d
-            net += n_
-        E_supply, E_net = drawn / n_cells, net / n_cells
-        N_target = float(rec.N_target)
-        E_bound = N_target * (float(rec.E0_J) + abs(float(rec.dE_J)))
-        n_sim = float(np.mean(N_sim)) if N_sim else 0.0
-        e_tun = float(np.mean(E_tun)) if E_tun else 0.0
-        rows.append({
-            "n": int(rec.n), "t_s": t_a, "eps": float(rec.eps), "R_target_per_s": float(rec.R_target_per_s),
-            "E0_J": float(rec.E0_J), "E_eff_J": float(np.mean(E_eff)) if E_eff else math.nan,
-            "N_target": N_target, "N_sim": n_sim,
-            "tracking_error": n_sim / N_target - 1.0 if N_target > 0 else math.nan,
-            "V_p_V": float(rec.V_p_V), "E_supply_J": E_supply, "E_net_J": E_net,
+            p = delivered_power_W(wf[s.v], wf[s.i])
+            drawn += windowed_integrals(wf.time_s, p, t_a, t_b, positive=True)
+            net += windowed_integrals(wf.time_s, p, t_a, t_b)
+    cells = np.maximum(counts, 1)
+    N_sim = sums["N_sim"] / cells
+    E_tun = sums["E_tunnel"] / cells
+    E_eff = np.where(counts > 0, sums["E_eff"] / cells, math.nan)
+    E_supply, E_net = drawn / cells, net / cells
+    N_target = table["N_target"].to_numpy(dtype=float)
+    E_bound = N_target * (table["E0_J"].to_numpy(dtype=float) + np.abs(table["dE_J"].to_numpy(dtype=float)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            "n": table["n"].to_numpy(dtype=int), "t_s": t_a, "eps": table["eps"].to_numpy(dtype=float),
+            "R_target_per_s": table["R_target_per_s"].to_numpy(dtype=float),
+            "E0_J": table["E0_J"].to_numpy(dtype=float), "E_eff_J": E_eff, "N_target": N_target,
+            "N_sim": N_sim, "tracking_error": np.where(N_target > 0, N_sim / N_target - 1.0, math.nan),
+            "V_p_V": table["V_p_V"].to_numpy(dtype=float), "E_supply_J": E_supply, "E_net_J": E_net,
             "E_recovered_J": E_supply - E_net,
-            "eta_recovery": (E_supply - E_net) / E_supply if E_supply > 0 else math.nan,
-            "E_tunnel_J": e_tun, "E_bound_J": E_bound,
-            "E_landauer_J": card.programming.precision_bits * kT * math.log(2.0),
-            "ratio_supply_to_bound": _ratio(E_supply, E_bound), "ratio_net_to_bound": _ratio(E_net, E_bound),
-            "ratio_tunnel_to_bound": _ratio(e_tun, E_bound), "n_cells_programmed": len(cells),
-        })
-    return pd.DataFrame(rows, columns=list(UPDATE_COLUMNS))
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else math.nan
+            "eta_recovery": np.where(E_supply > 0, (E_supply - E_net) / E_supply, math.nan),
+            "E_tunnel_J": E_tun, "E_bound_J": E_bound,
+            "E_landauer_J": np.full(n_upd, prog.precision_bits * kT * math.log(2.0)),
+            "ratio_supply_to_bound": np.where(E_bound > 0, E_supply / E_bound, math.nan),
+            "ratio_net_to_bound": np.where(E_bound > 0, E_net / E_bound, math.nan),
+            "ratio_tunnel_to_bound": np.where(E_bound > 0, E_tun / E_bound, math.nan),
+            "n_cells_programmed": counts.astype(int),
+        }, columns=list(UPDATE_COLUMNS))
+    return out
 
 
 def summarize_updates(updates: pd.DataFrame) -> dict[str, float | int]:

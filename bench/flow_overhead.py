@@ -1,0 +1,61 @@
+"""Benchmark 1: `lim-hw simulate` vs bare `ngspice -b` on the same generated netlist.
+
+For each reference card: the netlist is generated once (`lim-hw netlist`, with the
+same .save list the flow records), then bare `ngspice -b -r out.raw` and the full
+`lim-hw simulate` (a fresh process: Python start-up, synthesis, ngspice, raw parsing,
+energy accounting, CSV/JSON/PNG/HTML) are each timed REPEATS times; medians and their
+ratio are reported, with the flow's own stage timings (summary.json timing_s).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from common import LIM_HW, median_runs
+
+CARDS = {
+    # name: (card TOML text, extra flags)
+    "default cell, 20 updates": ("", []),
+    "cell, 400 updates": ("[schedule]\nn_updates = 400\n", []),
+    "retention 1e6 s": ("[schedule]\nn_updates = 0\n[simulation]\nduration_s = 1e6\n", []),
+    "array 4x4, 100 updates": ("[schedule]\nn_updates = 100\n", ["--array", "4x4"]),
+}
+
+
+def run(repeats: int = 3) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for name, (toml, flags) in CARDS.items():
+            card = tmp / "card.toml"
+            card.write_text(toml or "[schedule]\nn_updates = 20\n")
+            deck = tmp / "deck.cir"
+            median_runs(LIM_HW + ["netlist", str(card), "-o", str(deck), "--absolute-include"] + flags, 1)
+            bare, bare_mb, _ = median_runs(["ngspice", "-b", "-r", str(tmp / "out.raw"), str(deck)], repeats)
+            flow, flow_mb, _ = median_runs(LIM_HW + ["simulate", str(card), "-o", str(tmp / "out"),
+                                                     "--quiet"] + flags, repeats)
+            stages = json.loads((tmp / "out" / "summary.json").read_text())["timing_s"]
+            rows.append({"case": name, "bare_ngspice_s": bare, "lim_hw_simulate_s": flow,
+                         "ratio": flow / bare, "stages": stages, "flow_peak_MB": flow_mb,
+                         "ngspice_peak_MB": bare_mb})
+            print(f"{name}: bare {bare:.3f} s, flow {flow:.3f} s, ratio {flow / bare:.2f}", file=sys.stderr)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    out = ["| case | bare `ngspice -b` (s) | `lim-hw simulate` (s) | ratio | synthesis+netlist | ngspice in flow | "
+           "accounting | waveforms+plots | rest (start-up, report) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        st = r["stages"]
+        rest = r["lim_hw_simulate_s"] - sum(st.values())
+        out.append(f"| {r['case']} | {r['bare_ngspice_s']:.3f} | {r['lim_hw_simulate_s']:.3f} | "
+                   f"{r['ratio']:.2f}x | {st['synthesis_netlist_s']:.3f} | {st['simulate_s']:.3f} | "
+                   f"{st['energy_accounting_s']:.3f} | {st['waveforms_plots_s']:.3f} | {rest:.3f} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(run()))

@@ -35,5 +35,8 @@ bench: install
 netlists: install
 	$(BIN)/python -m lim_hw.netlist.reference
 
+regress: install
+	$(BIN)/lim-hw regress tests/regression/suite.toml
+
 clean:
 	rm -rf $(VENV) lim-hw-out .pytest_cache

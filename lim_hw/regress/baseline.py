@@ -145,6 +145,7 @@ class Change:
     metric: str
     old: float | None   # None: added
     new: float | None   # None: removed
+    within_tolerance: bool | None = None  # a change the suite's tolerance would have passed
 
     @property
     def kind(self) -> str:
@@ -158,9 +159,10 @@ class Change:
         old = "(new)" if self.old is None else format_value(self.old)
         new = "(removed)" if self.new is None else format_value(self.new)
         rel = ""
-        if self.kind == "changed" and self.old not in (0.0,) and math.isfinite(self.old) \
-                and math.isfinite(self.new):
+        if self.kind == "changed" and self.old != 0.0 and math.isfinite(self.old) and math.isfinite(self.new):
             rel = f"  ({(self.new - self.old) / abs(self.old):+.3g} rel)"
+        if self.kind == "changed" and self.within_tolerance:
+            rel += "  [within tolerance]"
         return f"{self.case}  {self.metric}  {old} -> {new}{rel}"
 
 

@@ -7,31 +7,36 @@
     print(format_table(report)); report.ok
     update_baseline(suite)                      # simulate, rewrite the baseline, list the changes
 
-Each case is one :func:`lim_hw.flow.run_flow` in a worker process; the worker
-returns only numbers and messages (no DataFrames cross the process boundary).
+Each case is one :func:`lim_hw.flow.run_flow` in a worker process of the sweep
+executor (:func:`lim_hw.sweep.executors.make_executor`, ``kind="local"``; one
+worker runs in this process); the worker returns only numbers and messages (no
+DataFrames cross the process boundary).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
+import dataclasses
 import math
-import os
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import InputError, LimHwError, one_line
+from ..flow import run_flow  # at import time, so the executor's fork server preloads it for every worker
 from .baseline import Baseline, Change, changes, read_baseline, round_value, write_baseline
-from .compare import Report, compare
-from .suite import AGGREGATES, FIT_HOOK, CaseSpec, MetricSpec, Suite
+from .compare import Report, compare, within_tolerance
+from .suite import AGGREGATES, CaseSpec, MetricSpec, Suite
+
+#: Most samples of a waveform a decay fit uses (log-spaced in time; real samples, no interpolation).
+FIT_MAX_POINTS = 500
 
 
 class MetricError(Exception):
@@ -51,46 +56,18 @@ class CaseOutcome:
 
 # ----------------------------------------------------------------- executor
 def _make_executor(workers: int):
-    """The parallel executor: ``with ... as ex: for i, result, error in ex.map_unordered(fn, items)``."""
-    return _local_executor(workers)
+    """The sweep executor: ``with ... as ex: for i, result, error in ex.map_unordered(fn, items)``.
 
+    ``workers == 1`` runs the cases in this process (easiest to debug).
+    """
+    from ..sweep.executors import make_executor
 
-@contextlib.contextmanager
-def _local_executor(workers: int) -> Iterator[Any]:
-    """Process pool with the shape of ``lim_hw.sweep.executors.make_executor(kind="local")``."""
-    if workers <= 1:
-        yield _Serial()
-        return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        yield _Pool(pool)
-
-
-class _Serial:
-    @staticmethod
-    def map_unordered(fn: Callable, items: Iterable) -> Iterator[tuple[int, Any, BaseException | None]]:
-        for i, item in enumerate(items):
-            try:
-                yield i, fn(item), None
-            except Exception as exc:  # noqa: BLE001 - reported per case
-                yield i, None, exc
-
-
-class _Pool:
-    def __init__(self, pool: concurrent.futures.Executor) -> None:
-        self.pool = pool
-
-    def map_unordered(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, Any, BaseException | None]]:
-        futures = {self.pool.submit(fn, item): i for i, item in enumerate(items)}
-        for fut in concurrent.futures.as_completed(futures):
-            exc = fut.exception()
-            yield futures[fut], (None if exc else fut.result()), exc
+    return make_executor(kind="local", workers=workers)
 
 
 # ----------------------------------------------------------------- one case (runs in a worker)
 def run_case(job: tuple[CaseSpec, str]) -> CaseOutcome:
     """Simulate one case into ``out_dir`` and extract its metrics. Never raises for a failed simulation."""
-    from ..flow import run_flow
-
     case, out_dir = job
     t0 = time.perf_counter()
     outcome = CaseOutcome(case.name)
@@ -103,7 +80,7 @@ def run_case(job: tuple[CaseSpec, str]) -> CaseOutcome:
         outcome.error = f"{type(exc).__name__}: {one_line(exc)} ({_where(exc)})"
     else:
         outcome.provenance = case_provenance(case, res.summary)
-        sources = _Sources(res.summary, res.updates, Path(out_dir))
+        sources = _Sources(res.summary, res.updates, Path(out_dir), case)
         for m in case.metrics:
             try:
                 outcome.values[m.name] = round_value(extract_metric(m, sources))
@@ -132,10 +109,11 @@ def case_provenance(case: CaseSpec, summary: Mapping[str, Any]) -> dict[str, Any
 class _Sources:
     """Lazy access to a case's summary, updates, waveforms and fitted parameters."""
 
-    def __init__(self, summary: Mapping[str, Any], updates: pd.DataFrame, out_dir: Path) -> None:
-        self.summary, self.updates, self.out_dir = summary, updates, out_dir
+    def __init__(self, summary: Mapping[str, Any], updates: pd.DataFrame, out_dir: Path,
+                 case: CaseSpec | None = None) -> None:
+        self.summary, self.updates, self.out_dir, self.case = summary, updates, out_dir, case
         self._wave: pd.DataFrame | None = None
-        self._fit: Mapping[str, Any] | None = None
+        self._fit: dict[str, Any] = {}
 
     def waveforms(self) -> pd.DataFrame:
         if self._wave is None:
@@ -145,15 +123,42 @@ class _Sources:
             self._wave = pd.read_csv(path, comment="#")
         return self._wave
 
-    def fitted(self) -> Mapping[str, Any]:
-        if self._fit is None:
-            from .. import fit
-
+    def fitted(self, model: str) -> Mapping[str, float]:
+        """Parameters of the ``model`` fit (fitted and derived, by name), computed once per case."""
+        if model not in self._fit:
             try:
-                self._fit = dict(getattr(fit, FIT_HOOK)(self.out_dir))
+                self._fit[model] = decay_fit(self.waveforms(), self.case)
+            except MetricError as exc:
+                self._fit[model] = exc
             except Exception as exc:  # noqa: BLE001 - reported on each fit metric
-                raise MetricError(f"fit failed: {one_line(exc)}") from None
-        return self._fit
+                self._fit[model] = MetricError(f"{model} fit failed: {one_line(exc)}")
+        got = self._fit[model]
+        if isinstance(got, MetricError):
+            raise got
+        return got
+
+
+def decay_fit(wf: pd.DataFrame, case: CaseSpec) -> dict[str, float]:
+    """Fit ``V_ox = V_tun_V - V_fg_V`` (t >= 1 s) with :func:`lim_hw.fit.fit_decay`; all parameters by name.
+
+    At most :data:`FIT_MAX_POINTS` samples, log-spaced in time, are used; the
+    device constants (phi_B, m_eff, C_T) are the case card's.
+    """
+    from ..fit import fit_decay
+
+    missing = [c for c in ("V_tun_V", "V_fg_V") if c not in wf.columns]
+    if missing:
+        raise MetricError(f"the decay fit needs waveforms {', '.join(missing)} (a cell testbench); "
+                          f"columns: {', '.join(c for c in wf.columns if c != 'time_s')}")
+    t = wf["time_s"].to_numpy(float)
+    keep = t >= 1.0
+    t, v = t[keep], (wf["V_tun_V"] - wf["V_fg_V"]).to_numpy(float)[keep]
+    if t.size < 10:
+        raise MetricError(f"the decay fit needs a retention trace beyond 1 s; this case has {t.size} samples there")
+    idx = np.unique(np.searchsorted(t, np.geomspace(t[0], t[-1], FIT_MAX_POINTS)).clip(0, t.size - 1))
+    d = case.card.device
+    res = fit_decay(t[idx], v[idx], phi_B_eV=d.phi_B_eV, m_eff=d.m_eff, C_T_F=d.C_T_F)
+    return {p.name: float(p.value) for p in (*res.params, *res.derived)}
 
 
 def extract_metric(m: MetricSpec, src: _Sources) -> float:
@@ -190,9 +195,9 @@ def extract_metric(m: MetricSpec, src: _Sources) -> float:
             raise MetricError(f"t_s = {m.t_s:g} s is outside the simulated time {t[0]:g}..{t[-1]:g} s")
         return float(np.interp(m.t_s, t, wf[m.key].to_numpy(float)))
     if m.source == "fit":
-        params = src.fitted()
+        params = src.fitted(m.model or "decay")
         if m.key not in params:
-            raise MetricError(f"no fitted parameter {m.key!r}; fitted: {', '.join(sorted(map(str, params)))}")
+            raise MetricError(f"no parameter {m.key!r} in the {m.model} fit; it has {', '.join(sorted(params))}")
         return _number(params[m.key], f"fit {m.key}")
     raise MetricError(f"unknown metric source {m.source!r}")  # pragma: no cover - suite.py validates
 
@@ -211,7 +216,10 @@ def _number(v: Any, what: str) -> float:
 
 # ----------------------------------------------------------------- the suite
 def default_workers(n_cases: int) -> int:
-    return max(1, min(n_cases, os.cpu_count() or 1))
+    """One worker per case, at most the usable cores."""
+    from ..sweep.executors import default_workers as cores
+
+    return max(1, min(n_cases, cores()))
 
 
 def run_cases(suite: Suite, workers: int | None = None, output_dir: str | Path | None = None,
@@ -260,6 +268,10 @@ def compare_outcomes(suite: Suite, outcomes: Mapping[str, CaseOutcome], baseline
                      provenance={c: o.provenance for c, o in outcomes.items()},
                      case_errors={c: o.error for c, o in outcomes.items() if o.error is not None})
     report.case_wall_s = {c: o.wall_s for c, o in outcomes.items()}
+    if not report.ngspice:  # no case ran: name the simulator on PATH
+        from ..provenance import ngspice_version
+
+        report.ngspice = ngspice_version()
     return report
 
 
@@ -296,9 +308,22 @@ def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, worker
     errors = [f"{c}: case did not run: {o.error}" for c, o in outcomes.items() if o.error is not None]
     errors += [f"{c} {m}: {v}" for (c, m), v in observed_values(outcomes).items() if isinstance(v, str)]
     new = {k: v for k, v in observed_values(outcomes).items() if not isinstance(v, str)}
+    diff = [_annotate(suite, c) for c in changes(old, new)]
     if errors:
-        return UpdateResult(path, changes(old, new), errors, written=False)
+        return UpdateResult(path, diff, errors, written=False)
     cases = {c: o.provenance for c, o in outcomes.items()}
     ngspice = next((p["ngspice"] for p in cases.values() if p.get("ngspice")), "")
     write_baseline(path, new, {"suite": suite.name, "lim_hw": __version__, "ngspice": ngspice, "cases": cases})
-    return UpdateResult(path, changes(old, new), [], written=True)
+    return UpdateResult(path, diff, [], written=True)
+
+
+def _annotate(suite: Suite, change: Change) -> Change:
+    """Mark a changed value that the suite's tolerance for it would have passed."""
+    if change.kind != "changed":
+        return change
+    try:
+        m = next(m for m in suite.case(change.case).metrics if m.name == change.metric)
+    except (KeyError, StopIteration):
+        return change
+    return dataclasses.replace(change, within_tolerance=within_tolerance(change.new, change.old, m.abs_tol,
+                                                                         m.rel_tol))

@@ -25,8 +25,12 @@ A suite is a TOML file (docs/regression.md)::
 
       [[case.metric]]
       waveform = "V_fg_V"            # a column of waveforms.csv, linearly interpolated
-      t_s = [999.0, 1060.0]
+      t_s = [999.0, 1049.0]
       abs_tol = 1e-4
+
+      [[case.metric]]
+      fit = "tox_m"                  # a parameter fitted to the case's waveforms (model = "decay":
+      rel_tol = 1e-4                 # V_tun_V - V_fg_V of a retention run, lim_hw.fit.fit_decay)
 
 Every metric is checked with ``|observed - baseline| <= abs_tol`` OR
 ``|observed - baseline| <= rel_tol * |baseline|`` (:mod:`lim_hw.regress.compare`).
@@ -51,9 +55,9 @@ AGGREGATES = ("min", "max", "median", "sum", "mean")
 KINDS = ("cell", "synapse")
 ENGINES = ("batch", "shared", "fast")
 
-#: Name of the function :mod:`lim_hw.fit` must provide for ``fit = "..."`` metrics:
-#: ``fit_parameters(out_dir: Path) -> Mapping[str, float]`` (fitted parameters of a flow run).
-FIT_HOOK = "fit_parameters"
+#: Fit models a ``fit = "..."`` metric can use: ``decay`` fits ``V_ox = V_tun_V - V_fg_V`` of the
+#: case's waveforms (t >= 1 s) with :func:`lim_hw.fit.fit_decay` (``tox_m``, ``area_m2``, ``V0_V``, ...).
+FIT_MODELS = ("decay",)
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _ARRAY_RE = re.compile(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*")
@@ -61,7 +65,7 @@ _TOP_KEYS = ("suite", "defaults", "case")
 _SUITE_KEYS = ("name", "baseline")
 _TOL_KEYS = ("abs_tol", "rel_tol")
 _CASE_KEYS = ("name", "card", "kind", "array", "engine", "metric")
-_METRIC_KEYS = SOURCES + ("n", "agg", "t_s", "name") + _TOL_KEYS
+_METRIC_KEYS = SOURCES + ("n", "agg", "t_s", "model", "name") + _TOL_KEYS
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ class MetricSpec:
     ``source`` is ``summary`` (``key`` a summary.json key, dotted for nested
     tables), ``updates`` (``key`` an updates.csv column at update ``n`` or
     aggregated by ``agg``), ``waveform`` (``key`` a waveforms.csv column at
-    time ``t_s``, linear interpolation) or ``fit`` (``key`` a fitted parameter).
+    time ``t_s``, linear interpolation) or ``fit`` (``key`` a parameter of the
+    ``model`` fit, e.g. ``tox_m`` of the ``decay`` fit of the retention trace).
     ``abs_tol`` is in the metric's unit; ``rel_tol`` is a fraction of |baseline|.
     """
 
@@ -83,6 +88,7 @@ class MetricSpec:
     t_s: float | None = None
     abs_tol: float | None = None
     rel_tol: float | None = None
+    model: str | None = None
 
     def tolerance_text(self) -> str:
         """``abs 1e-4``, ``rel 0.001`` or ``abs 1e-4 | rel 0.001``."""
@@ -113,7 +119,7 @@ class CaseSpec:
 
     @property
     def needs_waveforms(self) -> bool:
-        return any(m.source == "waveform" for m in self.metrics)
+        return any(m.source in ("waveform", "fit") for m in self.metrics)
 
 
 @dataclass(frozen=True)
@@ -227,13 +233,17 @@ def _metrics(raw: Any, where: str, default_tols: dict[str, float]) -> list[Metri
     if not tols:
         raise InputError(f"{where} ({source} {key}) has no tolerance; give abs_tol and/or rel_tol "
                          "(or set them in [defaults])")
-    allowed = {"summary": (), "fit": (), "updates": ("n", "agg"), "waveform": ("t_s",)}[source]
-    extra = [k for k in ("n", "agg", "t_s") if k in raw and k not in allowed]
+    allowed = {"summary": (), "fit": ("model",), "updates": ("n", "agg"), "waveform": ("t_s",)}[source]
+    extra = [k for k in ("n", "agg", "t_s", "model") if k in raw and k not in allowed]
     if extra:
         raise InputError(f"{where}: {', '.join(extra)} does not apply to a {source} metric; remove it")
-    if source == "fit":
-        _check_fit_hook(where)
     selectors: list[dict[str, Any]] = [{}]
+    if source == "fit":
+        model = raw.get("model", "decay")
+        if model not in FIT_MODELS:
+            raise InputError(f"{where} model = {model!r} is not one of {', '.join(FIT_MODELS)}")
+        _check_fit_available(where)
+        selectors = [{"model": model}]
     if source == "updates":
         if ("n" in raw) == ("agg" in raw):
             raise InputError(f"{where} (updates {key}) needs exactly one row selector: n = 3 (or a list) "
@@ -265,27 +275,27 @@ def _metrics(raw: Any, where: str, default_tols: dict[str, float]) -> list[Metri
 
 
 def metric_id(source: str, key: str, n: int | None = None, agg: str | None = None,
-              t_s: float | None = None) -> str:
+              t_s: float | None = None, model: str | None = None) -> str:
     """Stable metric name used in baselines and reports.
 
     ``summary:E_supply_median_J``, ``updates:V_p_V[n=3]``, ``updates:E_supply_J[max]``,
-    ``waveform:V_fg_V@t=1060``, ``fit:tox_m``.
+    ``waveform:V_fg_V@t=1060``, ``fit:decay.tox_m``.
     """
     if source == "updates":
         return f"updates:{key}[n={n}]" if n is not None else f"updates:{key}[{agg}]"
     if source == "waveform":
         return f"waveform:{key}@t={t_s:.12g}"
+    if source == "fit":
+        return f"fit:{model or 'decay'}.{key}"
     return f"{source}:{key}"
 
 
-def _check_fit_hook(where: str) -> None:
+def _check_fit_available(where: str) -> None:
     try:
-        from .. import fit
-    except ImportError:  # pragma: no cover - the subpackage exists in this tree
-        fit = None
-    if fit is None or not callable(getattr(fit, FIT_HOOK, None)):
-        raise InputError(f"{where} is a fit metric, but lim_hw.fit provides no {FIT_HOOK}(out_dir) in this "
-                         "install; remove the metric or install a lim-hw with the fitting stage")
+        from ..fit import fit_decay  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"{where} is a fit metric, but the fitting stage is not available ({one_line(exc)}); "
+                         "remove the metric or install a lim-hw with lim_hw.fit") from None
 
 
 def _check_metric_name(name: str, where: str) -> None:

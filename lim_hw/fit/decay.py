@@ -65,34 +65,46 @@ def _jac_V(t: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def decay_start(t: np.ndarray, V: np.ndarray, sigma: np.ndarray | None = None,
                 n_grid: int = 240) -> list[np.ndarray]:
-    """Candidate start vectors ``(ln_k0, ln_k1, k2)``, best first (variable projection on k2)."""
+    """Candidate start vectors ``(ln_k0, ln_k1, k2)``, best first (variable projection on k2).
+
+    For every k2 on a log grid the weighted linear fit of ``exp(k2/V) = k1 t + k0``
+    is solved through its 2x2 normal equations, all k2 at once; rows are scaled
+    by ``exp(-max k2/V)`` and the weights by their maximum, which leaves each
+    solution unchanged and keeps every number finite.
+    """
     sig = np.ones_like(V) if sigma is None else sigma
     u = 1.0 / V
     Vmax = float(np.max(V))
-    cands: list[tuple[float, np.ndarray]] = []
-    for k2 in np.geomspace(1.5 * Vmax, 3000.0 * Vmax, n_grid):
-        e = k2 * u
-        m = float(np.max(e))
-        y = np.exp(e - m)                      # exp(k2/V) / exp(m)
-        w = 1.0 / (y * k2 * u * u * sig)      # 1 / sigma of y
-        A = np.column_stack([t, np.ones_like(t)]) * w[:, None]
-        coef, *_ = np.linalg.lstsq(A, y * w, rcond=None)
-        k1s, k0s = coef
-        if not (k1s > 0 and k0s > 0):
-            continue
-        ln_k1, ln_k0 = math.log(k1s) + m, math.log(k0s) + m
-        if ln_k0 <= 0:
-            continue
-        p = np.array([ln_k0, ln_k1, k2])
-        r = (decay_model_V(t, *p) - V) / sig
-        cands.append((float(r @ r), p))
-    if not cands:
+    k2 = np.geomspace(1.5 * Vmax, 3000.0 * Vmax, n_grid)
+    k2 = k2[k2 * (float(np.max(u)) - float(np.min(u))) < 600.0]     # exp(k2/V) must span < a float
+    if k2.size == 0:
+        raise InputError("the trace does not follow V = k2/ln(k1 t + k0) (V_ox varies too much); check the data")
+    e = k2[:, None] * u[None, :]
+    m = e.max(axis=1, keepdims=True)
+    y = np.exp(e - m)                                          # exp(k2/V) / exp(m)
+    lw = -(e - m) - np.log(k2[:, None] * u * u * sig)          # ln(1/sigma of y)
+    W = np.exp(2.0 * (lw - lw.max(axis=1, keepdims=True)))     # squared weights, scaled per row
+    Stt, St, S1 = W @ (t * t), W @ t, W.sum(axis=1)
+    bt, b1 = (W * y) @ t, (W * y).sum(axis=1)
+    det = Stt * S1 - St * St
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k1s = (S1 * bt - St * b1) / det
+        k0s = (Stt * b1 - St * bt) / det
+        ok = (k1s > 0) & (k0s > 0) & np.isfinite(k1s) & np.isfinite(k0s)
+        ln_k1 = np.log(k1s) + m[:, 0]
+        ln_k0 = np.log(k0s) + m[:, 0]
+    ok &= ln_k0 > 0
+    if not np.any(ok):
         raise InputError("the trace does not follow V = k2/ln(k1 t + k0) for any k2 (no decaying FN start "
                          "found); check that V_ox_V is the oxide voltage and that it decays")
-    cands.sort(key=lambda c: c[0])
-    # a few well-separated local minima of the profile
+    P = np.column_stack([ln_k0[ok], ln_k1[ok], k2[ok]])
+    with np.errstate(divide="ignore"):
+        L = np.logaddexp(P[:, 1:2] + np.log(t)[None, :], P[:, 0:1])
+    r = (P[:, 2:3] / L - V[None, :]) / sig[None, :]
+    cost = np.einsum("ij,ij->i", r, r)
     out: list[np.ndarray] = []
-    for _, p in cands:
+    for i in np.argsort(cost):
+        p = P[i]
         if all(abs(math.log(p[2] / q[2])) > 0.15 for q in out):
             out.append(p)
         if len(out) == 3:
@@ -109,7 +121,7 @@ def _fit_core(t: np.ndarray, V: np.ndarray, sig: np.ndarray, starts: Sequence[np
 
     best = None
     last_err: Exception | None = None
-    for p0 in starts:
+    for p0 in starts:          # the profile's best start nearly always wins; others are fallbacks
         try:
             out = nls(resid, p0, jac=jac, bounds=([1e-300, -np.inf, 1e-300], [np.inf, np.inf, np.inf]),
                       names=PARAM_NAMES)
@@ -118,6 +130,8 @@ def _fit_core(t: np.ndarray, V: np.ndarray, sig: np.ndarray, starts: Sequence[np
             continue
         if best is None or out.residuals_w @ out.residuals_w < best.residuals_w @ best.residuals_w:
             best = out
+        if best.success:
+            break
     if best is None:
         raise last_err if last_err else InputError("the decay fit failed")
     return best

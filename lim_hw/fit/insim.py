@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,7 +39,8 @@ from ..errors import InputError, LimHwError
 from .decay import decay_model_V, fit_decay
 from .report import FitResult
 
-__all__ = ["retention_card", "simulate_retention_V_ox", "refine_decay_ngspice", "simulator_backend"]
+__all__ = ["retention_card", "simulate_retention_V_ox", "refine_decay_ngspice", "simulator_backend",
+           "run_testbench", "run_ngspice_deck"]
 
 VECTORS = ("v(tun)", "v(fg)")
 
@@ -70,12 +71,20 @@ def _read_raw(path: Path) -> dict[str, np.ndarray]:
     head = buf[:m.start()].decode("ascii", errors="replace")
     nv = int(re.search(r"No\. Variables:\s*(\d+)", head).group(1))
     npts = int(re.search(r"No\. Points:\s*(\d+)", head).group(1))
-    names = [ln.split()[1].lower() for ln in head.split("Variables:", 2)[-1].splitlines() if ln.strip()][:nv]
+    var_block = re.split(r"(?m)^Variables:", head, maxsplit=1)[-1]
+    names = [ln.split()[1].lower() for ln in var_block.splitlines() if len(ln.split()) >= 3][:nv]
     data = np.frombuffer(buf, dtype="<f8", count=nv * npts, offset=m.end()).reshape(npts, nv).T
     return dict(zip(names, data))
 
 
-def _run_ngspice(deck: str, timeout_s: float) -> tuple[np.ndarray, dict[str, np.ndarray], str]:
+def run_ngspice_deck(deck: str, timeout_s: float) -> tuple[np.ndarray, dict[str, np.ndarray], str]:
+    """Run a stand-alone deck (with ``.save`` and ``.end``) as ``ngspice -b -r``; any analysis.
+
+    Returns ``(scale, columns, ngspice_version)``: the plot's first column (time
+    of a transient, the swept value of a DC sweep) and every saved vector by
+    lower-case name. Raises :class:`LimHwError` if ngspice is missing, times out
+    or reports an error.
+    """
     exe = shutil.which(os.environ.get("LIM_HW_NGSPICE", "").strip() or "ngspice")
     if exe is None:
         raise LimHwError("ngspice was not found on PATH; install it (apt-get install ngspice) or drop --refine-ngspice")
@@ -94,32 +103,47 @@ def _run_ngspice(deck: str, timeout_s: float) -> tuple[np.ndarray, dict[str, np.
             line = next((ln for ln in log.splitlines() if re.search(r"(?i)error|too small", ln)), "no raw file")
             raise LimHwError(f"ngspice failed: {line.strip()}; check the card's [simulation] settings")
         cols = _read_raw(raw)
-    ver = re.search(r"ngspice-\S+", log)
-    return cols["time"], cols, ver.group(0) if ver else "ngspice"
+    from ..provenance import ngspice_version
+
+    return next(iter(cols.values())), cols, ngspice_version()
+
+
+def run_testbench(tb, vectors: Sequence[str], timeout_s: float, *, engine: str = "batch",
+                  backend: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, Any]]:
+    """Simulate a :class:`~lim_hw.netlist.spec.Testbench` transient; ``(time_s, vectors, info)``.
+
+    Through ``lim_hw.sim.simulate`` when available (``backend="lim_hw.sim"``),
+    else ``ngspice -b -r`` on :func:`lim_hw.netlist.render.render_file` output.
+    """
+    from ..netlist.render import render, render_file
+
+    backend = backend or simulator_backend()
+    if backend == "lim_hw.sim":
+        from ..sim import simulate
+
+        res = simulate(render(tb), list(vectors), engine=engine, timeout_s=timeout_s)
+        cols = {v: np.asarray(res.vectors[v], dtype=float) for v in vectors}
+        return np.asarray(res.time_s, dtype=float), cols, {"backend": "lim_hw.sim.simulate", "engine": engine,
+                                                           "ngspice": res.ngspice_version}
+    time_s, cols, ver = run_ngspice_deck(render_file(tb), timeout_s)
+    missing = [v for v in vectors if v not in cols]
+    if missing:
+        raise LimHwError(f"ngspice did not save {', '.join(missing)}; check the testbench's save list")
+    return time_s, {v: cols[v] for v in vectors}, {"backend": "ngspice -b -r (direct)", "engine": "batch",
+                                                   "ngspice": ver}
 
 
 def simulate_retention_V_ox(card: Card, t_s: np.ndarray, *, backend: str | None = None
                             ) -> tuple[np.ndarray, dict[str, Any]]:
     """Simulate ``card`` (a retention card) with ngspice; return ``V_ox`` at ``t_s`` and run info."""
-    from ..netlist.render import render, render_file
     from ..netlist.spec import cell_testbench
     from ..netlist.synthesis import synthesize
 
     tb = cell_testbench(card, synthesize(card))
-    backend = backend or simulator_backend()
-    timeout = float(card.simulation.timeout_s)
-    if backend == "lim_hw.sim":
-        from ..sim import simulate
-
-        engine = card.simulation.engine if card.simulation.engine in ("batch", "shared") else "batch"
-        res = simulate(render(tb), list(VECTORS), engine=engine, timeout_s=timeout)
-        time_s = np.asarray(res.time_s, dtype=float)
-        vox = np.asarray(res.vectors["v(tun)"]) - np.asarray(res.vectors["v(fg)"])
-        info = {"backend": "lim_hw.sim.simulate", "engine": engine, "ngspice": res.ngspice_version}
-    else:
-        time_s, cols, ver = _run_ngspice(render_file(tb), timeout)
-        vox = cols["v(tun)"] - cols["v(fg)"]
-        info = {"backend": "ngspice -b -r (direct)", "engine": "batch", "ngspice": ver}
+    engine = card.simulation.engine if card.simulation.engine in ("batch", "shared") else "batch"
+    time_s, cols, info = run_testbench(tb, VECTORS, float(card.simulation.timeout_s), engine=engine,
+                                       backend=backend)
+    vox = cols["v(tun)"] - cols["v(fg)"]
     if time_s.size == 0 or time_s[-1] < np.max(t_s) * (1 - 1e-9):
         raise LimHwError(f"the simulation ended at {time_s[-1] if time_s.size else 0:g} s, before the last data "
                          f"point at {np.max(t_s):g} s")
@@ -167,7 +191,7 @@ def refine_decay_ngspice(result: FitResult, t_s, V_ox_V, sigma_V=None, *, base_c
         delta = V_sim - decay_model_V(t, *p)
         rms = float(np.sqrt(np.mean((V - V_sim) ** 2)))
         new = fit_decay(t, V - delta, sigma_V, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
-                        start=p, source=result.source, notes=[n for n in result.notes if n not in _decay_notes()])
+                        start=p, source=result.source)
         p_new = np.array([new[n].value for n in names])
         step = float(np.max(np.abs(p_new - p) / np.where(se > 0, se, 1.0)))
         history.append({"iteration": it + 1, "rms_data_minus_sim_V": rms,
@@ -182,10 +206,10 @@ def refine_decay_ngspice(result: FitResult, t_s, V_ox_V, sigma_V=None, *, base_c
     if n_bootstrap:
         delta = V_final - decay_model_V(t, *p)
         current = fit_decay(t, V - delta, sigma_V, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
-                            start=p, source=result.source, n_bootstrap=n_bootstrap, seed=seed,
-                            notes=[n for n in result.notes if n not in _decay_notes()])
+                            start=p, source=result.source, n_bootstrap=n_bootstrap, seed=seed)
     rms_before = history[0]["rms_data_minus_sim_V"]
     rms_after = float(np.sqrt(np.mean((V - V_final) ** 2)))
+    current.notes = list(result.notes)
     current.method = result.method + "; refined with ngspice in the loop (defect correction)"
     current.extra["ngspice_refinement"] = {
         **info, "iterations": len(history), "converged": converged,
@@ -201,8 +225,3 @@ def refine_decay_ngspice(result: FitResult, t_s, V_ox_V, sigma_V=None, *, base_c
     current.plot["residual_label"] = "data - ngspice (V)"
     return current
 
-
-def _decay_notes() -> list[str]:
-    from .decay import NOTES
-
-    return NOTES + [n for n in []]

@@ -169,7 +169,8 @@ def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2:
                   raw=I - I_fit)
     yy = 1.0 - np.sum(res_lin**2) / np.sum((np.log(I / V**2) - np.mean(np.log(I / V**2)))**2)
     extra["fn_plot_regression"] = {
-        "method": "ordinary least squares of ln(I/V^2) on 1/V" + (" weighted by I/sigma_A" if sigma is not None else ""),
+        "method": "ordinary least squares of ln(I/V^2) on 1/V"
+                  + (" weighted by I/sigma_A" if sigma is not None else ""),
         "r_squared": float(yy),
         "rms_residual_ln": float(np.sqrt(np.mean(res_lin**2))),
         "parameters": {q.name: {"value": q.value, "stderr": q.stderr, "ci95": list(q.ci95)}

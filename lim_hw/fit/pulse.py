@@ -88,7 +88,6 @@ def _fit(t, d, sig, starts, gamma_fixed):
             return np.column_stack([m, -p[2] * dx * m, -x * m]) / sig[:, None]
         names = ("ln_D0", "ln_t0", "gamma")
         lo, hi = [-np.inf, -np.inf, -10.0], [np.inf, np.inf, 10.0]
-        starts = [s for s in starts]
     else:
         g = float(gamma_fixed)
 
@@ -145,6 +144,7 @@ def fit_pulse(t_pulse_s, dV_V, sigma_V=None, *, base_card: Card | None = None,
     specs = [("D0_V", "V", "step of a pulse at t = 0", True, lambda q: q[0]),
              ("t0_s", "s", "knee t0 (~ k0/k1 of the free decay)", True, lambda q: q[1])]
     card = base_card
+    device_curve = None
     derived = derive(specs, p, out.cov, out.dof, boot)
     d_fit = pulse_model_V(t, *full(p))
     res = d - d_fit
@@ -176,6 +176,8 @@ def fit_pulse(t_pulse_s, dV_V, sigma_V=None, *, base_card: Card | None = None,
             result.derived += dev_params
             result.extra["device_fit"] = info
             result.card_updates = {"area_m2": result["area_m2"].value}
+            device_curve = {"x": t, "y": np.asarray(info["steps_fit_V"]), "style": "x",
+                            "label": "device fit (closed-form replay of the pulses)"}
     sched, table = _schedule(t0, gamma, card, n_schedule)
     result.extra["schedule"] = sched
     result.tables["eps_schedule"] = table.assign(dV_pred_V=lambda df: math.exp(p[0]) * np.exp(
@@ -190,6 +192,8 @@ def fit_pulse(t_pulse_s, dV_V, sigma_V=None, *, base_card: Card | None = None,
         "residual_label": "data - fit (V)", "xlog": bool(np.all(t > 0)), "ylog": True,
         "title": "Programming response: step per pulse vs time",
     }
+    if device_curve is not None:
+        result.plot["curves"].append(device_curve)
     return result
 
 
@@ -297,6 +301,7 @@ def fit_pulse_device(t: np.ndarray, d: np.ndarray, sig: np.ndarray, card: Card, 
         "area_m2": params[0].value, "area_m2_ci95": list(params[0].ci95),
         "V_p_V": params[1].value, "V_p_V_ci95": list(params[1].ci95),
         "rms_residual_V": float(np.sqrt(np.mean((d - fit_steps) ** 2))),
+        "steps_fit_V": [float(x) for x in fit_steps],
         "chi2_per_dof": (float(np.sum(((d - fit_steps) / sig) ** 2)) / out.dof) if sigma_given else None,
         "assumed_from_base_card": {"tox_m": dev.tox_m, "V0_V": dev.V0_V, "C_T_F": dev.C_T_F, "C_c_F": dev.C_c_F,
                                    "phi_B_eV": dev.phi_B_eV, "m_eff": dev.m_eff,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -378,11 +379,12 @@ def render_markdown(result: FitResult) -> str:
         head = "| quantity | value | std. error | 95 % CI | unit |"
         sep = "|---|---|---|---|---|"
         if has_boot:
-            head = head[:-1] + " bootstrap s.e. | bootstrap 95 % CI |"
+            head = head + " bootstrap s.e. | bootstrap 95 % CI |"
             sep += "---|---|"
         rows = [head, sep]
         for p in ps:
-            row = f"| `{p.name}` | {_fmt(p.value)} | {_fmt(p.stderr)} | [{_fmt(p.ci95[0])}, {_fmt(p.ci95[1])}] | {p.unit} |"
+            ci = f"[{_fmt(p.ci95[0])}, {_fmt(p.ci95[1])}]"
+            row = f"| `{p.name}` | {_fmt(p.value)} | {_fmt(p.stderr)} | {ci} | {p.unit} |"
             if has_boot:
                 bci = f"[{_fmt(p.boot_ci95[0])}, {_fmt(p.boot_ci95[1])}]" if p.boot_ci95 else "n/a"
                 row += f" {_fmt(p.boot_stderr)} | {bci} |"
@@ -404,7 +406,8 @@ def render_markdown(result: FitResult) -> str:
         L.append(f"- chi^2/dof: not available ({s['sigma_source']})")
     if "bootstrap" in result.extra:
         b = result.extra["bootstrap"]
-        L.append(f"- bootstrap: {b['n_ok']} of {b['n_requested']} residual-bootstrap refits succeeded (seed {b['seed']})")
+        L.append(f"- bootstrap: {b['n_ok']} of {b['n_requested']} residual-bootstrap refits succeeded "
+                 f"(seed {b['seed']})")
     L.append("")
     for key, title in (("fn_plot_regression", "FN-plot linear regression (second method)"),
                        ("ngspice_refinement", "ngspice-in-the-loop refinement"),
@@ -433,7 +436,10 @@ def _dict_lines(d: Any, indent: str = "") -> list[str]:
                 out.append(f"{indent}- {k}: {_short(v)}")
     elif isinstance(d, list):
         for v in d:
-            out += _dict_lines(v, indent) if isinstance(v, dict) else [f"{indent}- {_short(v)}"]
+            if isinstance(v, dict):
+                out.append(f"{indent}- " + ", ".join(f"{k} {_short(x)}" for k, x in v.items()))
+            else:
+                out.append(f"{indent}- {_short(v)}")
     return out
 
 
@@ -483,7 +489,10 @@ def write_report(files: dict[str, Any], directory: str | Path) -> Path:
     import json
 
     directory = Path(directory)
+    umask = os.umask(0)
+    os.umask(umask)
     with atomic_directory(directory) as tmp:
+        os.chmod(tmp, 0o777 & ~umask)
         for name, content in files.items():
             path = tmp / name
             if name.endswith(".json"):

@@ -7,6 +7,7 @@ everything succeeded, so a failed run leaves no partial results.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 import threading
@@ -21,13 +22,15 @@ from tqdm import tqdm
 
 from .device.card import Card, card_to_dict, card_to_toml
 from .device.floating_gate import fn_closed_form_V
-from .energy.updates import Waveforms, account_updates, summarize_updates
+from .energy.updates import Waveforms, account_updates, missed_edges, summarize_updates
 from .netlist.generate import generate
+from .netlist.render import render
+from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
 from .provenance import versions
 from .report.names import vector_column
-from .sim import simulate
+from .sim import SimulationError, simulate
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
                 "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
@@ -59,14 +62,13 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     clock = _Clock()
     art = generate(card, kind, array)
     tb = art.testbench
-    deck = art.deck()
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
     # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
     preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
     clock.lap("synthesis_netlist_s")
     preload.start()
-    sim = simulate(deck, tb.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+    sim, tb, deck = _simulate_resolving_edges(card, art.table, tb, engine)
     clock.lap("simulate_s")
     preload.join()
     bar.update()
@@ -95,6 +97,32 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
+
+
+#: Maximum-step factors tried in turn when ngspice steps over a pulse edge.
+EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 9.0, 1.0 / 27.0)
+
+
+def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str):
+    """Run ngspice; if it stepped over a pulse edge, retry with a smaller maximum step.
+
+    ngspice's breakpoint handling occasionally skips a source edge at long times
+    (no time point at the edge, so the drive and its energy are unresolved).
+    The check is :func:`~lim_hw.energy.updates.missed_edges`; a run that still
+    misses edges after every retry is an error, never a silently wrong result.
+    """
+    base = tb.tmax_s
+    for factor in EDGE_RETRY_FACTORS:
+        tb_try = dataclasses.replace(tb, tmax_s=base * factor)
+        deck = render(tb_try)
+        sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+        missed = missed_edges(card, table, sim.time_s)
+        if missed.size == 0:
+            return sim, tb_try, deck
+    raise SimulationError(
+        f"ngspice stepped over {missed.size} pulse edge(s) (first at t = {missed[0]:.9g} s) even with the "
+        f"maximum step cut to {base * EDGE_RETRY_FACTORS[-1]:.3g} s -- hint: set [simulation] max_step_s, "
+        "lengthen [programming] rise_s, or shorten the run")
 
 
 def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:

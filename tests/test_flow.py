@@ -150,3 +150,16 @@ def test_malformed_card_gives_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "tox_m" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_fast_engine_flow_agrees_with_ngspice(default_run, tmp_path):
+    """`--engine fast` writes the same tables; transitions and tunnelling energy match ngspice to 1e-5."""
+    fast = run_flow(default_card(), tmp_path / "fast", engine="fast", progress=False)
+    for name in ("updates.csv", "summary.json", "synthesis.csv", "card.toml", "energy.png", "report.html"):
+        assert (tmp_path / "fast" / name).exists(), name
+    a, b = fast.updates, default_run.updates
+    assert list(a.columns) == list(b.columns)
+    np.testing.assert_allclose(a["N_sim"], b["N_sim"], rtol=1e-5)
+    np.testing.assert_allclose(a["E_tunnel_J"], b["E_tunnel_J"], rtol=1e-5)
+    # supply energy: the fast model's exact ramp formula vs ngspice's sampled edges (stated: 2 %)
+    np.testing.assert_allclose(a["E_supply_J"], b["E_supply_J"], rtol=2e-2)

@@ -68,6 +68,28 @@ def update_windows(card: Card, table: pd.DataFrame) -> list[tuple[float, float]]
     return [(float(t), float(t) + length) for t in table["t_s"]]
 
 
+def edge_times(card: Card, table: pd.DataFrame) -> np.ndarray:
+    """Start times (s) of every programming edge: each pulse's falling and rising edge."""
+    prog = card.programming
+    t = table["t_s"].to_numpy(dtype=float)[table["V_p_V"].to_numpy(dtype=float) > 0]
+    return np.sort(np.concatenate([t, t + prog.rise_s + prog.pulse_width_s]))
+
+
+def missed_edges(card: Card, table: pd.DataFrame, time_s: np.ndarray) -> np.ndarray:
+    """Edge start times at which the simulator placed no time point (within rise_s / 100).
+
+    ngspice normally lands exactly on every source breakpoint; when it steps over
+    an edge instead, the drive and its energy are not resolved and the window's
+    numbers would be wrong, so the flow checks this before accounting.
+    """
+    edges = edge_times(card, table)
+    if edges.size == 0:
+        return edges
+    idx = np.clip(np.searchsorted(time_s, edges), 1, time_s.size - 1)
+    nearest = np.minimum(np.abs(time_s[idx] - edges), np.abs(time_s[idx - 1] - edges))
+    return edges[nearest > card.programming.rise_s / 100.0]
+
+
 def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms) -> pd.DataFrame:
     """Per-update energy table (columns :data:`UPDATE_COLUMNS`).
 

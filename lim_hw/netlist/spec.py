@@ -124,7 +124,9 @@ def _tran(card: Card) -> tuple[float, float, float]:
     elif card.n_updates == 0:
         tmax = stop / 100.0  # retention: nothing to resolve but the smooth decay
     else:
-        tmax = min(stop / 50.0, card.programming.period_s / 4.0)
+        # ngspice gives up when a step falls below delmin = 1e-11 * tmax ("timestep too
+        # small"); pulse edges needed steps down to ~rise/110 here, so keep delmin <= rise/1000.
+        tmax = min(stop / 50.0, card.programming.period_s / 4.0, card.programming.rise_s * 1e8)
     step = stop / 1000.0 if card.n_updates else min(stop / 1000.0, 0.1)  # retention: sample from ~1 ms
     return step, stop, tmax
 

@@ -163,3 +163,18 @@ def test_fast_engine_flow_agrees_with_ngspice(default_run, tmp_path):
     np.testing.assert_allclose(a["E_tunnel_J"], b["E_tunnel_J"], rtol=1e-5)
     # supply energy: the fast model's exact ramp formula vs ngspice's sampled edges (stated: 2 %)
     np.testing.assert_allclose(a["E_supply_J"], b["E_supply_J"], rtol=2e-2)
+
+
+def test_missed_edges_detects_a_stepped_over_edge():
+    """An edge with no time point within rise/100 of its start is reported; exact hits are not."""
+    from lim_hw.energy.updates import edge_times, missed_edges
+    from lim_hw.netlist import synthesize
+
+    card = default_card().with_updates(schedule={"n_updates": 3})
+    table = synthesize(card)
+    edges = edge_times(card, table)
+    assert edges.size == 6
+    grid = np.sort(np.concatenate([np.linspace(1.0, card.stop_time_s, 500), edges]))
+    assert missed_edges(card, table, grid).size == 0
+    skipped = grid[grid != edges[3]]
+    assert missed_edges(card, table, skipped).tolist() == [edges[3]]

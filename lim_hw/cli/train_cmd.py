@@ -1,0 +1,71 @@
+"""``lim-hw train CONFIG.toml -o DIR``: online training on FN-DAM synapses, energy vs the LIM bound.
+
+Trains a linear classifier whose weights are differential FN-DAM synapses on
+the closed-form device model (mismatch, intrinsic decay), re-simulates a window
+of updates of one synapse in ngspice, and writes history.csv, weights.csv,
+trace.csv, ngspice_check.csv, summary.json, training.png and card.toml.
+See docs/codesign.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import InputError, one_line
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a classifier on FN-DAM synapses; accuracy and energy vs the LIM bound",
+        description="Online training of a linear classifier whose weights live in differential FN-DAM "
+                    "synapses (device model with mismatch and intrinsic decay). Reports accuracy over "
+                    "training next to cumulative energy per parameter, the LIM bound, the Landauer "
+                    "reference and a conventional digital update, and checks a window of updates in ngspice.")
+    p.add_argument("config", type=Path, help="training config (TOML; see examples/train.toml)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output directory (replaced if it exists)")
+    p.add_argument("--no-ngspice", action="store_true", help="skip the ngspice check of a window of updates")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=run)
+
+
+def _check_out(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError(f"output path {path} exists and is not a directory; choose a directory name")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..codesign.train import load_train_config, ngspice_check_training, train, write_train_outputs
+
+    cfg = load_train_config(args.config)
+    _check_out(args.output)
+    res = train(cfg)
+    if cfg.check.ngspice and not args.no_ngspice:
+        res.check, res.check_summary = ngspice_check_training(res)
+    try:
+        write_train_outputs(res, args.output)
+    except OSError as exc:
+        raise InputError(f"cannot write {args.output} ({one_line(exc)}); choose a writable directory") from None
+    if not args.quiet:
+        s = res.summary
+        f, e, u = s["final"], s["energy_per_parameter_J"], s["energy_per_update_J"]
+        bayes = f.get("bayes_accuracy")
+        print(f"trained {s['n_parameters']} weights for {s['n_steps']} steps (lr = {s['lr']}, "
+              f"{s['electrons_per_weight']:g} electrons per unit weight)")
+        print(f"test accuracy: device {f['acc_test']:.3f}, float SGD {f['acc_test_software']:.3f}"
+              + (f", Bayes {bayes:.3f}" if bayes is not None else ""))
+        print("energy per parameter over training (J):")
+        for key, label in (("device_drawn", "device, drawn (no recovery)"), ("device_net", "device, net"),
+                           ("device_tunnelling", "device, tunnelling"), ("lim_bound", "LIM bound"),
+                           ("landauer", "Landauer (bits kT ln 2)"), ("conventional_digital", "digital update")):
+            print(f"  {label:<30} {e[key]:.3e}")
+        print(f"per update: device drawn {u['device_drawn']:.3e} J, bound {u['lim_bound']:.3e} J, "
+              f"digital {u['conventional_digital']:.1e} J")
+        if res.check_summary is not None:
+            c = res.check_summary
+            print(f"ngspice check (synapse {c['synapse']}, steps {c['steps'][0]}-{c['steps'][1]}, "
+                  f"{c['n_updates_checked']} updates): max |dN/N| {c['max_abs_rel_N']:.2e}, "
+                  f"max |dV_fg diff| {c['max_abs_dV_fg_diff_V']:.2e} V, drawn energy within "
+                  f"{c['max_abs_rel_drawn']:.2%}")
+        print(f"results in {args.output}/")
+    return 0

@@ -214,3 +214,16 @@ def test_windowed_integrals_match_single_window_integrals():
     for k in range(a.size):
         assert got[k] == pytest.approx(integral(t, y, a[k], b[k]), rel=1e-12, abs=1e-12)
         assert got_pos[k] == pytest.approx(positive_integral(t, y, a[k], b[k]), rel=1e-12, abs=1e-12)
+
+
+def test_log_mean_integral_is_exact_for_exponentials():
+    """On 5 sparse points, exp(t) integrates exactly with log_mean; the trapezoid is off by ~2 %."""
+    from lim_hw.energy.integrate import windowed_integrals
+
+    t = np.linspace(0.0, 2.0, 5)
+    y = 3e-17 * np.exp(1.7 * t)
+    exact = 3e-17 * (np.exp(3.4) - 1.0) / 1.7
+    got = windowed_integrals(t, y, [0.0], [2.0], log_mean=True)[0]
+    trap = windowed_integrals(t, y, [0.0], [2.0])[0]
+    assert got == pytest.approx(exact, rel=1e-12)
+    assert abs(trap / exact - 1.0) > 1e-2

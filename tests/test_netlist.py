@@ -143,3 +143,12 @@ def test_array_testbench_has_every_cell():
     assert len(art.testbench.probes) == 12
     deck = art.deck()
     assert deck.count("fndam_cell") == 12
+
+
+def test_synthesis_survives_long_and_slow_pulses():
+    """2 s rectangular pulses (the oxide voltage collapses during the pulse) and 0.2 s ramps."""
+    for prog in ({"pulse_width_s": 2.0}, {"shape": "ramped", "rise_s": 0.2, "pulse_width_s": 1.0}):
+        card = default_card().with_updates(programming=prog, schedule={"n_updates": 3})
+        table = synthesize(card)
+        assert np.isfinite(table["V_p_V"]).all() and (table["V_p_V"] > 0).all()
+        assert np.allclose(table["dV_fg_pred_V"], table["N_target"] * q_C / card.device.C_T_F, rtol=1e-6)

@@ -73,5 +73,6 @@ def run(args: argparse.Namespace) -> int:
 
 def default_run(args: argparse.Namespace) -> int:
     res = execute(default_card(), args)
-    print_result(res)
+    if not args.quiet:
+        print_result(res)
     return 0

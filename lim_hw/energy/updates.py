@@ -5,7 +5,7 @@ For update n the window is ``[t_n, t_n + pulse_width + 2 rise + settle]``
 Per *programmed cell* (a cell whose half is pulsed in that update):
 
 - ``N_sim``: transitions beyond natural decay, (integral of the sensed FN
-  current) / q minus the closed-form natural-decay charge over the same window
+  current, exponential between time points) / q minus the closed-form natural-decay charge over the same window
   from the simulated oxide voltage at the window start;
 - ``E_supply_J``: energy drawn from every source (integral of the positive part
   of delivered power: no recovery), divided by the number of programmed cells;
@@ -115,10 +115,11 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
                 continue
             v_ox = wf.v_ox(probe)
             V_a = np.interp(t_a[sel], wf.time_s, v_ox)
-            Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel])
+            Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
             N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
             sums["N_sim"][sel] += Q / q_C - N_nat
-            sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel], t_b[sel])
+            sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel], t_b[sel],
+                                                        log_mean=True)
             V_mid = np.interp(t_mid[sel], wf.time_s, v_ox)
             sums["E_eff"][sel] += effective_barrier_J(V_mid, dev.R_max_per_s, dev.tox_m, dev.area_m2,
                                                       dev.phi_B_eV, dev.m_eff, dev.T_K)

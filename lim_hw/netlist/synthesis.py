@@ -56,8 +56,9 @@ class FGModel:
         with ``L = log1p(k1 dt exp(-k2/V_s))`` the drop is ``V_s^2 L / (k2 + V_s L)``.
         """
         V = np.asarray(V_start_V, dtype=float)
-        L = np.log1p(self.k1_per_s * np.asarray(dt_s, dtype=float) * np.exp(-self.k2_V / V))
-        return V * V * L / (self.k2_V + V * L)
+        Vp = np.where(V > 0, V, 1.0)  # the junction conducts one way only: no drop for V <= 0
+        L = np.log1p(self.k1_per_s * np.asarray(dt_s, dtype=float) * np.exp(-self.k2_V / Vp))
+        return np.where(V > 0, Vp * Vp * L / (self.k2_V + Vp * L), 0.0)
 
     def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
         """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) (A)."""
@@ -75,11 +76,13 @@ class FGModel:
         slope = dV_drive_V / ramp_s
 
         def rhs(_t: float, y: np.ndarray) -> list[float]:
-            i = float(self.current_A(y[0]))
+            i = float(self.current_A(max(y[0], 1e-3)))
             return [slope - i / self.C_T_F, i]
 
+        # t_eval: keep only the end point (storing every internal step of a long, stiff ramp
+        # exhausted memory); atol on the charge = 1e-12 electrons.
         sol = solve_ivp(rhs, (0.0, ramp_s), [V_start_V, 0.0], method="LSODA", rtol=1e-11,
-                        atol=[1e-15, 1e-32])
+                        atol=[1e-15, 1e-12 * q_C], t_eval=[ramp_s])
         return float(sol.y[0, -1]), float(sol.y[1, -1])
 
 

@@ -12,11 +12,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
 from .provenance import csv_header_comment
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, one_line
+from ..tomlfile import read_toml
 
 DEFAULT_R_MAX_PER_S = 1e6
 DEFAULT_T_K = 300.0
@@ -78,15 +78,7 @@ def register(subparsers: Any) -> None:
 def load_config(path: str | os.PathLike) -> tuple[dict, dict, Path]:
     """Read a bound config TOML -> (schedule dict, device dict, base dir). Strict keys."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"config file {path} not found; check the --config path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"config file {path} is not valid TOML ({one_line(exc)}); fix the syntax") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read config file {path} ({one_line(exc)}); give a readable TOML file") from None
+    data, _ = read_toml(path, "config file")
     if set(data) - set(_TOP_KEYS) or set(data.get("device", {}) or {}) - set(_DEVICE_KEYS):
         from ..device.card import SECTIONS, card_from_dict
 

@@ -63,7 +63,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -73,7 +72,8 @@ import pandas as pd
 
 from ..constants import kT_J, q_C
 from ..device.card import Card, card_to_dict, default_card, load_card
-from ..errors import InputError, one_line
+from ..errors import InputError
+from ..tomlfile import read_toml
 from ..theory.lim import feasible_barrier
 from ..theory.schedules import ScheduleSpec, eps_at
 from .datasets import Dataset, DataSpec, _integer, _number, make_dataset
@@ -302,14 +302,7 @@ def train_config_from_dict(d: Mapping[str, Any], base_dir: Path | None = None, n
 def load_train_config(path: str | Path) -> TrainConfig:
     """Read and validate a training config TOML (relative card paths resolve from its folder)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read training config {path}: {exc.strerror or exc}; check the path") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML in {path}: {one_line(exc)}; fix the syntax") from None
+    data, _ = read_toml(path, "training config")
     return train_config_from_dict(data, base_dir=path.resolve().parent, name=path.stem)
 
 

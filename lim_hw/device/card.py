@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import InputError
+from ..tomlfile import read_toml
 from ..theory.schedules import ScheduleSpec
 
 
@@ -314,14 +315,7 @@ def _default_card_dict() -> dict[str, Any]:
 def load_card(path: str | Path, defaults: bool = True) -> Card:
     """Read and validate a TOML device card (missing keys from the default card)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read card {path}: {exc.strerror or exc}; check the path") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML in {path}: {exc}; fix the syntax") from None
+    data, _ = read_toml(path, "card")
     return card_from_dict(data, name=path.stem, base_dir=path.parent, defaults=defaults)
 
 

@@ -42,13 +42,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..device.card import Card, default_card, load_card
 from ..errors import InputError, one_line
+from ..tomlfile import read_toml
 
 SOURCES = ("summary", "updates", "waveform", "fit")
 AGGREGATES = ("min", "max", "median", "sum", "mean")
@@ -145,14 +145,7 @@ class Suite:
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite TOML file (and every card it names)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read suite {path} ({one_line(exc)}); check the path") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML in suite {path} ({one_line(exc)}); fix the syntax") from None
+    data, _ = read_toml(path, "suite")
     return suite_from_dict(data, path)
 
 

@@ -20,7 +20,7 @@ name = "kill-me"
 [set]
 "schedule.n_updates" = 3
 [grid]
-"device.V0_V" = [7.6, 7.8, 8.0, 8.2, 8.4, 8.6]
+"device.V0_V" = [7.6, 7.7, 7.8, 7.9, 8.0, 8.1, 8.2, 8.3]
 """
 
 
@@ -45,14 +45,14 @@ def test_sigterm_midway_then_resume_equals_uninterrupted_run(tmp_path, capsys):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "interrupted by SIGTERM" in err and "--resume" in err
     done = _records(out)
-    assert 2 <= len(done) < 6, "the sweep should have been stopped midway"
+    assert 2 <= len(done) < 8, "the sweep should have been stopped midway"
     assert not (out / "sweep.csv").exists()
     stamps = {r["key"]: (out / r["dir"] / "summary.json").stat().st_mtime_ns for r in done}
 
     assert main(["sweep", str(sweep), "-o", str(out), "--resume", "--workers", "2", "--quiet"]) == 0
     after = _records(out)
     keys = [r["key"] for r in after]
-    assert len(keys) == len(set(keys)) == 6  # every point once: nothing finished was rerun
+    assert len(keys) == len(set(keys)) == 8  # every point once: nothing finished was rerun
     assert {k: (out / r["dir"] / "summary.json").stat().st_mtime_ns
             for r in after for k in [r["key"]] if k in stamps} == stamps
     assert not list((out / "points").glob(".*.tmp"))

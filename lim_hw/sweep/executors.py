@@ -89,6 +89,9 @@ class Executor:
     """Base class: context manager, :meth:`map_unordered`, :meth:`stop`, :meth:`close`."""
 
     kind = "base"
+    #: Modules every worker imports before its first item (the flow and its plotting stack),
+    #: so that the first points do not pay for the imports.
+    preload = ("lim_hw.sweep.executors", "lim_hw.flow", "lim_hw.report.plots", "lim_hw.report.html")
 
     def __init__(self, workers: int | None) -> None:
         self.workers = workers or default_workers()
@@ -110,6 +113,10 @@ class Executor:
     def stop(self) -> None:
         """Ask ``map_unordered`` to return soon (signal-handler safe); nothing new is started."""
         self._stop.set()
+
+    def clear_stop(self) -> None:
+        """Forget an earlier :meth:`stop` (the next ``map_unordered`` runs normally)."""
+        self._stop.clear()
 
     @property
     def stopped(self) -> bool:
@@ -138,9 +145,20 @@ def _on_sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - runs in 
 
 
 def _worker_init() -> None:  # pragma: no cover - runs in workers
-    """Workers ignore SIGINT (the parent decides) and die cleanly on SIGTERM."""
+    """Workers ignore SIGINT (the parent decides) and die cleanly on SIGTERM.
+
+    tqdm's default lock is a multiprocessing semaphore, which a terminated worker
+    would leak (a resource_tracker warning at exit); workers show no bars, so a
+    thread lock does.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
+    except ImportError:
+        pass
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:  # pragma: no cover - runs in workers
@@ -167,20 +185,22 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
         self._pool: ProcessPoolExecutor | None = None
+        self._inflight = 0
 
     def _new_pool(self, fn: Callable[[Any], Any]) -> ProcessPoolExecutor:
         ctx = _context()
         if ctx.get_start_method() == "forkserver":
-            mods = ["lim_hw.sweep.executors"]
+            mods = list(self.preload)
             if getattr(fn, "__module__", "__main__") not in ("__main__", None):
                 mods.append(fn.__module__)
-            ctx.set_forkserver_preload(mods)  # used when the fork server first starts
+            ctx.set_forkserver_preload(mods)  # imported once by the fork server when it first starts
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            _shutdown(pool)
+            _shutdown(pool, force=self._inflight > 0 or self.stopped)
+        self._inflight = 0
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
         if self.workers == 1:
@@ -207,7 +227,9 @@ class LocalExecutor(Executor):
                 while pending and len(running) < window:
                     i = pending.popleft()
                     running[self._pool.submit(_call, fn, items[i])] = i
+            self._inflight = len(running)
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            self._inflight = len(running) - len(done)
             for fut in done:
                 i = running.pop(fut)
                 try:
@@ -237,8 +259,12 @@ class LocalExecutor(Executor):
                 yield i, result, None
 
 
-def _shutdown(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued items, SIGTERM the workers (they stop their ngspice), SIGKILL stragglers."""
+def _shutdown(pool: ProcessPoolExecutor, force: bool = True) -> None:
+    """Idle pool: a normal shutdown. Else cancel queued items, SIGTERM the workers (they stop
+    their ngspice) and SIGKILL stragglers."""
+    if not force:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
@@ -250,15 +276,37 @@ def _shutdown(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():  # pragma: no cover - a worker ignoring SIGTERM
             p.kill()
             p.join(1.0)
+    pool.shutdown(wait=True)  # the workers are gone: joins the pool's manager thread, frees its queues
 
 
 # --- dask ----------------------------------------------------------------------------
+
+
+#: Dask settings of the in-process LocalCluster: no statistical profiler (it samples the
+#: worker thread every 10 ms) and no GIL monitor (every 1 ms): both compete with the points
+#: for the CPU on a small machine.
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False,
+                        "distributed.admin.system-monitor.gil.enabled": False}
+
+
+def _import_modules(names: list[str]) -> list[str]:  # pragma: no cover - runs in dask workers
+    """Import what can be imported of ``names`` (the preload list); return what could not."""
+    import importlib
+
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 class DaskExecutor(Executor):
     """dask.distributed: a remote scheduler or an in-process LocalCluster (see the module docstring)."""
 
     kind = "dask"
+    connect_timeout_s = 10.0
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
         super().__init__(workers)
@@ -278,14 +326,21 @@ class DaskExecutor(Executor):
 
         if self.scheduler:
             try:
-                self.client = Client(self.scheduler, timeout="10s")
+                self.client = Client(self.scheduler, timeout=f"{self.connect_timeout_s}s")
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot connect to the dask scheduler {self.scheduler}: {exc}; start one "
                                  "with `dask scheduler` or leave out --scheduler") from None
-            return
-        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, silence_logs=logging.ERROR)
-        self.client = Client(self.cluster)
+        else:
+            import dask
+
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies pass it on to their workers
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        try:
+            self.client.run(_import_modules, list(self.preload))
+        except Exception:  # pragma: no cover - e.g. remote workers without lim-hw: points will say so
+            pass
 
     def close(self) -> None:
         client, cluster = self.client, self.cluster

@@ -37,7 +37,6 @@ as an input error (a typo such as ``tox_m = 12`` stops the sweep up front).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import re
@@ -165,11 +164,6 @@ class SweepSpec:
     def n_points(self) -> int:
         return self.n_grid * (self.montecarlo.n if self.montecarlo else 1)
 
-    @property
-    def kind(self) -> str:
-        """``run_flow`` kind of the testbench: cell or synapse (arrays use ``array``)."""
-        return "cell" if self.testbench == "array" else self.testbench
-
     def cells(self) -> list[Cell]:
         """The cells that get mismatch, in sampling order."""
         if self.testbench == "cell":
@@ -226,9 +220,9 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
     fixed = _flatten(_table(data, "set"), "[set]")
     for key, value in fixed.items():
         _check_key(key, base, "[set]")
-        _check_scalar(value, f"[set] {key!r}", base)
+        _check_scalar(value, f"[set] {key!r}")
     if fixed:
-        base = _apply(base, fixed, f"[set]")
+        base = _apply(base, fixed, "[set]")
 
     grid = tuple(_axis(key, vals, base) for key, vals in _flatten(_table(data, "grid"), "[grid]").items())
     mc = _montecarlo(_table(data, "montecarlo")) if "montecarlo" in data else None
@@ -395,7 +389,7 @@ def _check_key(key: str, card: Card, where: str) -> None:
                          f"{sections} (e.g. \"device.tox_m\")")
 
 
-def _check_scalar(value: Any, where: str, card: Card, key: str | None = None) -> Any:
+def _check_scalar(value: Any, where: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InputError(f"{where} must be a number or a string, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -415,7 +409,7 @@ def _axis(key: str, spec: Any, base: Card) -> Axis:
     if not values:
         raise InputError(f"{where} has no values; give at least one")
     for v in values:
-        _check_scalar(v, f"{where} value {v!r}", base)
+        _check_scalar(v, f"{where} value {v!r}")
     sec, field_ = key.split(".")
     base_value = card_to_dict(base)[sec][field_]
     if isinstance(base_value, str) != any(isinstance(v, str) for v in values) or \
@@ -507,8 +501,3 @@ def _distribution(param: str, d: Any) -> Distribution:
         else:
             raise InputError(f"{where} uniform needs low and high (absolute) or half_width_rel (relative)")
     return Distribution(param=param, dist=dist, args=tuple(sorted(args.items())))
-
-
-def replace_base(spec: SweepSpec, card: Card) -> SweepSpec:
-    """A copy of ``spec`` with another base card (the ``[set]`` values are not reapplied)."""
-    return dataclasses.replace(spec, base=card)

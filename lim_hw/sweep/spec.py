@@ -40,7 +40,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -49,6 +48,7 @@ import numpy as np
 
 from ..device.card import Card, card_to_dict, default_card, load_card
 from ..errors import InputError, one_line
+from ..tomlfile import read_toml
 
 ANALYSES = ("flow", "bound")
 TESTBENCHES = ("cell", "synapse", "array")
@@ -179,14 +179,7 @@ class SweepSpec:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; the base card path is relative to the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read sweep file {path}: {exc.strerror or exc}; check the path") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML in sweep file {path}: {one_line(exc)}; fix the syntax") from None
+    data, text = read_toml(path, "sweep file")
     return sweep_from_dict(data, base_dir=path.parent, default_name=path.stem, text=text)
 
 

@@ -30,7 +30,7 @@ from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atom
                       write_text_atomic)
 from .provenance import versions
 from .report.names import vector_column
-from .sim import SimulationError, simulate
+from .sim import ConvergenceError, SimulationError, simulate
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
                 "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
@@ -99,8 +99,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
 
 
-#: Maximum-step factors tried in turn when ngspice steps over a pulse edge.
-EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 9.0, 1.0 / 27.0)
+#: Maximum-step factors tried in turn when ngspice steps over a pulse edge or gives up
+#: with "timestep too small" (both happen at pulse edges when tmax is large).
+EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 10.0, 1.0 / 30.0)
 
 
 def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str):
@@ -112,16 +113,22 @@ def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, en
     misses edges after every retry is an error, never a silently wrong result.
     """
     base = tb.tmax_s
-    for factor in EDGE_RETRY_FACTORS:
+    retry = card.n_updates > 0 and not card.simulation.max_step_s  # a user-set max step is kept
+    for factor in EDGE_RETRY_FACTORS if retry else (1.0,):
         tb_try = dataclasses.replace(tb, tmax_s=base * factor)
         deck = render(tb_try)
-        sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+        try:
+            sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+        except ConvergenceError:
+            if not retry or factor == EDGE_RETRY_FACTORS[-1]:
+                raise
+            continue
         missed = missed_edges(card, table, sim.time_s)
         if missed.size == 0:
             return sim, tb_try, deck
     raise SimulationError(
-        f"ngspice stepped over {missed.size} pulse edge(s) (first at t = {missed[0]:.9g} s) even with the "
-        f"maximum step cut to {base * EDGE_RETRY_FACTORS[-1]:.3g} s -- hint: set [simulation] max_step_s, "
+        f"ngspice stepped over {missed.size} pulse edge(s) (first at t = {missed[0]:.9g} s) with the "
+        f"maximum step at {tb_try.tmax_s:.3g} s -- hint: set a smaller [simulation] max_step_s, "
         "lengthen [programming] rise_s, or shorten the run")
 
 

@@ -190,3 +190,17 @@ def test_ramped_pulses_track_the_schedule(tmp_path):
                     tmp_path / "rect", progress=False, write_waveforms=False)
     # slow ramps recover the capacitor energy: drawn -> C V^2 / 2 instead of ~C V^2
     assert (res.updates["E_supply_J"] < 0.75 * fast.updates["E_supply_J"]).all()
+
+
+def test_batch_engine_write_all_mode_matches_explicit_write(monkeypatch):
+    """Large arrays exceed ngspice's `write` argument limit; the write-all path picks columns by name."""
+    import lim_hw.sim.control as control
+
+    art = generate(default_card().with_updates(schedule={"n_updates": 2}), array=(1, 2))
+    vecs = art.testbench.saves
+    explicit = simulate(art.deck(), vecs)
+    monkeypatch.setattr(control, "WRITE_ALL_ABOVE", 5)
+    assert "write out.raw\n" in control.batch_control(vecs, "out.raw")
+    by_name = simulate(art.deck(), vecs)
+    for v in vecs:
+        np.testing.assert_array_equal(explicit[v], by_name[v])

@@ -125,8 +125,9 @@ def _tran(card: Card) -> tuple[float, float, float]:
         tmax = stop / 100.0  # retention: nothing to resolve but the smooth decay
     else:
         # ngspice gives up when a step falls below delmin = 1e-11 * tmax ("timestep too
-        # small"); pulse edges needed steps down to ~rise/110 here, so keep delmin <= rise/1000.
-        tmax = min(stop / 50.0, card.programming.period_s / 4.0, card.programming.rise_s * 1e8)
+        # small"); pulse edges need steps of rise/20..rise/110, so start at delmin = rise/100
+        # (the flow retries with smaller tmax if ngspice still gives up or skips an edge).
+        tmax = min(stop / 50.0, card.programming.period_s / 4.0, card.programming.rise_s * 1e9)
     step = stop / 1000.0 if card.n_updates else min(stop / 1000.0, 0.1)  # retention: sample from ~1 ms
     return step, stop, tmax
 

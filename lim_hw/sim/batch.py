@@ -136,6 +136,10 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
     if "transient" not in plot.plotname.lower() or plot.names[0] != "time":
         raise SimulationError(f"ngspice wrote a {plot.plotname!r} plot, not a transient -- "
                               "hint: the deck needs a .tran analysis", log=log)
+    index = {name.lower(): k for k, name in enumerate(plot.names)}
+    if all(v in index for v in vectors):
+        data = plot.data[[index[v] for v in vectors]]  # by name ("write all" mode reorders them)
+        return EngineRun(time_s=plot.data[0], vectors=tuple(data), log=log, ngspice_version=version)
     if len(plot.names) != len(vectors) + 1:
         raise RawFileError(f"ngspice wrote {len(plot.names) - 1} vectors, {len(vectors)} were "
                            "requested -- hint: read the ngspice log (exception attribute .log)",

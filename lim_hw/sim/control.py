@@ -111,10 +111,19 @@ def check_netlist(netlist: str) -> None:
                          "only (e.g. '.tran 1u 1m uic')")
 
 
+#: Above this many vectors the batch engine writes every saved vector (see batch_control).
+WRITE_ALL_ABOVE = 400
+
+
 def batch_control(vectors: Sequence[str], raw_name: str) -> str:
     """The control block and ``.end`` the batch engine appends to the deck."""
+    # ngspice's `write` refuses more than ~1000 arguments ("too many args"): beyond
+    # WRITE_ALL_ABOVE plain vectors, write everything saved and pick the columns by name.
+    plain = all("," not in v for v in vectors)
+    write = f"write {raw_name}" if plain and len(vectors) > WRITE_ALL_ABOVE else \
+        f"write {raw_name} " + " ".join(vectors)
     lines = [".control", "set noaskquit", "set filetype=binary", *save_commands(vectors), "run",
-             f"write {raw_name} " + " ".join(vectors), "quit", ".endc", ".end"]
+             write, "quit", ".endc", ".end"]
     return "\n".join(lines) + "\n"
 
 

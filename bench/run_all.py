@@ -45,7 +45,10 @@ def main() -> int:
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, str(path)], cwd=here, capture_output=True, text=True)
         took = time.perf_counter() - t0
-        body = proc.stdout.strip() if proc.returncode == 0 else f"FAILED (exit {proc.returncode}):\n\n```\n{proc.stderr[-2000:]}\n```"
+        if proc.returncode != 0:
+            body = f"FAILED (exit {proc.returncode}):\n\n```\n{proc.stderr[-2000:]}\n```"
+        else:  # a markdown table on stdout, or the script's result lines on stderr
+            body = proc.stdout.strip() or "```\n" + proc.stderr.strip()[-3000:] + "\n```"
         parts.append(f"## {title}\n\n{note}\n\n{body}\n\n(benchmark took {took:.0f} s)\n")
     extra = here / "NOTES.md"
     if extra.exists():

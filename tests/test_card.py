@@ -84,7 +84,11 @@ def test_netlist_command_writes_netlist_and_synthesis(tmp_path):
     assert (tmp_path / "cell_synthesis.csv").read_text().startswith("# lim_hw=")
 
 
-def test_rise_too_short_for_run_length_is_rejected(tmp_path):
+def test_rise_too_short_for_ngspice_is_rejected_before_simulating(tmp_path):
+    """The card is valid (the fast engine can run it); generating an ngspice netlist is refused."""
+    from lim_hw.netlist import generate
+
+    card = load_card(_card(tmp_path, "[programming]\nperiod_s = 1e5\nfirst_update_s = 10.0\n"
+                                     "[schedule]\nn_updates = 5\n"))
     with pytest.raises(InputError, match=r"rise_s = 1e-09 s is too short .* use rise_s >= 7.5e-08"):
-        load_card(_card(tmp_path, "[programming]\nperiod_s = 1e5\nfirst_update_s = 10.0\n"
-                                  "[schedule]\nn_updates = 5\n"))
+        generate(card)

@@ -67,13 +67,9 @@ from scipy.optimize import minimize
 
 from ..constants import kT_J, q_C
 from ..device.card import Card
-
-try:  # newer cards validate rise_s against the run length
-    from ..device.card import MIN_RISE_PER_STOP
-except ImportError:  # pragma: no cover
-    MIN_RISE_PER_STOP = 0.0
 from ..device.floating_gate import fn_k_constants
 from ..errors import InputError
+from ..netlist.generate import MIN_RISE_PER_STOP  # ngspice's limit on edges (its designs are re-simulated)
 from ..theory.table import bound_table
 
 __all__ = [

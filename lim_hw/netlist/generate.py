@@ -44,8 +44,28 @@ class NetlistArtifacts:
         return render_file(self.testbench, library)
 
 
+#: Shortest pulse edge, relative to the end of the run, that ngspice 39 resolves reliably:
+#: 1 ns edges work to ~6000 s and fail by ~2e4 s ("timestep too small", time ulp ~ 4e-12 s).
+MIN_RISE_PER_STOP = 1.5e-13
+
+
+def check_simulable(card: Card) -> None:
+    """Refuse pulse edges too short for ngspice at the run's time scale (InputError).
+
+    A limit of the simulator, not of the card: the fast engine has no such limit.
+    """
+    min_rise = MIN_RISE_PER_STOP * card.stop_time_s
+    if card.n_updates > 0 and card.programming.rise_s < min_rise:
+        raise InputError(
+            f"[programming] rise_s = {card.programming.rise_s:g} s is too short for ngspice in a run ending "
+            f"at {card.stop_time_s:g} s: its double-precision time cannot resolve the edges there "
+            f"(timestep too small); use rise_s >= {min_rise:.2g} s (and raise R_drv_ohm to keep edges "
+            "fast against the driver RC), shorten the run, or use --engine fast")
+
+
 def generate(card: Card, kind: str = "cell", array: tuple[int, int] | None = None,
              table: pd.DataFrame | None = None) -> NetlistArtifacts:
-    """Synthesise the programming pulses of ``card`` and build its testbench."""
+    """Synthesise the programming pulses of ``card`` and build its ngspice testbench."""
+    check_simulable(card)
     table = synthesize(card) if table is None else table
     return NetlistArtifacts(card, table, build_testbench(card, table, kind, array))

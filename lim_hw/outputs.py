@@ -22,21 +22,40 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (temp file + rename)."""
+@contextlib.contextmanager
+def _atomic_file(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+    """Open a temporary sibling of ``path`` for writing; rename it into place on success.
+
+    ``mode`` is ``"w"`` (UTF-8 text) or ``"wb"``. On any exception the temporary
+    file is removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temp file + rename)."""
+    with _atomic_file(path) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file + rename)."""
+    with _atomic_file(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def _umask() -> int:
@@ -68,23 +87,13 @@ def write_columns_csv_atomic(path: str | os.PathLike, columns: dict[str, "np.nda
     """
     import numpy as np
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     names = list(columns)
     data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names]) if names else np.empty((0, 0))
     fmt = (["%.17g"] if exact_first else ["%.12g"]) + ["%.12g"] * (len(names) - 1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(csv_header_comment())
-            np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    with _atomic_file(path) as fh:
+        fh.write(csv_header_comment())
+        np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
+    return Path(path)
 
 
 @contextlib.contextmanager

@@ -14,12 +14,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -160,22 +158,6 @@ def df_records(df: pd.DataFrame) -> list[dict]:
     return [jsonable(r) for r in df.to_dict(orient="records")]
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes atomically (temp sibling + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def check_output_path(path: str, what: str, suffixes: tuple[str, ...] | None = None) -> Path:
     """Fail early (before any output is written) on an output path that cannot work."""
     p = Path(path)
@@ -242,7 +224,7 @@ def _fmt_totals(tot: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import write_csv_atomic
+    from ..outputs import write_bytes_atomic, write_csv_atomic
     from ..provenance import versions
     from ..theory.schedules import robbins_monro
     from ..theory.table import bound_table, bound_totals

@@ -156,6 +156,18 @@ def fn_closed_form_V(
     return _out(_decay(V0, t, k1, k2)[0])
 
 
+def _ln_k0(k0: ArrayLike | None, ln_k0: ArrayLike | None, caller: str) -> np.ndarray:
+    """ln k0 from exactly one of ``k0`` (> 1) or ``ln_k0`` (> 0)."""
+    if (k0 is None) == (ln_k0 is None):
+        raise InputError(f"give exactly one of k0 or ln_k0 to {caller}")
+    if ln_k0 is not None:
+        return _positive("ln_k0", ln_k0)
+    k0a = _positive("k0", k0)
+    if not np.all(k0a > 1):
+        raise InputError("k0 must be > 1 (k0 = exp(k2/V0) with V0 > 0)")
+    return np.log(k0a)
+
+
 def closed_form_from_k(
     t_s: ArrayLike,
     k0: ArrayLike | None,
@@ -168,15 +180,7 @@ def closed_form_from_k(
 
     Give exactly one of ``k0`` (> 1) or ``ln_k0`` (> 0; use it when k0 overflows).
     """
-    if (k0 is None) == (ln_k0 is None):
-        raise InputError("give exactly one of k0 or ln_k0 to closed_form_from_k")
-    if ln_k0 is None:
-        k0a = _positive("k0", k0)
-        if not np.all(k0a > 1):
-            raise InputError("k0 must be > 1 (k0 = exp(k2/V0) with V0 > 0)")
-        lk0 = np.log(k0a)
-    else:
-        lk0 = _positive("ln_k0", ln_k0)
+    lk0 = _ln_k0(k0, ln_k0, "closed_form_from_k")
     t = _nonnegative("t_s", t_s)
     k1 = _positive("k1_per_s", k1_per_s)
     k2 = _positive("k2_V", k2_V)
@@ -309,15 +313,7 @@ def device_from_k(
     area/C_T known, phi_B and m* separate. ``V0 = k2/ln k0`` is always
     identified. See docs/device.md.
     """
-    if (k0 is None) == (ln_k0 is None):
-        raise InputError("give exactly one of k0 or ln_k0 to device_from_k")
-    if ln_k0 is None:
-        k0a = _positive("k0", k0)
-        if not np.all(k0a > 1):
-            raise InputError("k0 must be > 1 (k0 = exp(k2/V0) with V0 > 0)")
-        lk0 = np.log(k0a)
-    else:
-        lk0 = _positive("ln_k0", ln_k0)
+    lk0 = _ln_k0(k0, ln_k0, "device_from_k")
     k1 = _positive("k1_per_s", k1_per_s)
     k2 = _positive("k2_V", k2_V)
     A, B = _coeffs(phi_B_eV, m_eff)

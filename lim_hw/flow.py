@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .device.card import Card, card_to_dict, card_to_toml
 from .device.floating_gate import fn_closed_form_V
 from .energy.updates import Waveforms, account_updates, missed_edges, summarize_updates
-from .netlist.generate import generate
+from .netlist.generate import NetlistArtifacts, check_simulable, generate
 from .netlist.render import render
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
@@ -49,8 +49,13 @@ class FlowResult:
 
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
-             write_waveforms: bool = True) -> FlowResult:
-    """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists)."""
+             write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None) -> FlowResult:
+    """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
+
+    ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
+    offset, built with :func:`lim_hw.netlist.spec.array_testbench`) to simulate
+    instead of the one ``kind``/``array`` would generate.
+    """
     engine = engine or card.simulation.engine
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
@@ -60,7 +65,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
     clock = _Clock()
-    art = generate(card, kind, array)
+    if artifacts is not None:
+        check_simulable(artifacts.card)
+    art = artifacts if artifacts is not None else generate(card, kind, array)
     tb = art.testbench
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")

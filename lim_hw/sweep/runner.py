@@ -184,10 +184,9 @@ def _flow_point(task: PointTask) -> dict[str, float | int]:
 def flow_with_testbench(task: PointTask):
     """:func:`lim_hw.flow.run_flow` on the point's testbench (mismatch, column offset) -> FlowResult.
 
-    run_flow builds its testbench with ``lim_hw.flow.generate(card, kind, array)``,
-    which has no mismatch or column offset; for such points that one call is
-    answered with the point's own testbench, so the outputs are exactly run_flow's.
-    (The retention check of a retention card compares with the nominal closed form.)
+    Points with mismatch or a column offset pass their own testbench to run_flow
+    (``artifacts=``), so the outputs are exactly run_flow's. (The retention check
+    of a retention card compares with the nominal closed form.)
     """
     from .. import flow
     from ..netlist.generate import NetlistArtifacts
@@ -203,19 +202,8 @@ def flow_with_testbench(task: PointTask):
     table = synthesize(card)
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
-    original = flow.generate
-
-    def generate(card_: Card, kind_: str = "cell", array_: Any = None, table_: Any = None):
-        if card_ is not card:  # pragma: no cover - run_flow changed how it calls generate
-            return original(card_, kind_, array_, table_)
-        return art
-
-    flow.generate = generate
-    try:
-        return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms)
-    finally:
-        flow.generate = original
+    return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
+                         write_waveforms=task.write_waveforms, artifacts=art)
 
 
 def _bound_point(task: PointTask) -> dict[str, float | int]:

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,14 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
     clock.lap("synthesis_netlist_s")
     preload.start()
-    sim, tb, deck = _simulate_resolving_edges(card, art.table, tb, engine)
+    with tqdm(total=tb.tstop_s, desc="  ngspice", unit="s sim", disable=not progress, file=sys.stderr,
+              leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
+                                      "[{elapsed}<{remaining}]") as sim_bar:
+        def advance(t_s: float) -> None:
+            sim_bar.update(max(min(t_s, tb.tstop_s) - sim_bar.n, 0.0))
+
+        sim, tb, deck = _simulate_resolving_edges(card, art.table, tb, engine,
+                                                  advance if progress else None)
     clock.lap("simulate_s")
     preload.join()
     bar.update()
@@ -111,7 +118,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
 EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 10.0, 1.0 / 30.0)
 
 
-def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str):
+def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str,
+                              progress: Callable[[float], None] | None = None):
     """Run ngspice; if it stepped over a pulse edge, retry with a smaller maximum step.
 
     ngspice's breakpoint handling occasionally skips a source edge at long times
@@ -125,7 +133,8 @@ def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, en
         tb_try = dataclasses.replace(tb, tmax_s=base * factor)
         deck = render(tb_try)
         try:
-            sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s)
+            sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s,
+                           progress=progress)
         except ConvergenceError:
             if not retry or factor == EDGE_RETRY_FACTORS[-1]:
                 raise

@@ -204,3 +204,12 @@ def test_batch_engine_write_all_mode_matches_explicit_write(monkeypatch):
     by_name = simulate(art.deck(), vecs)
     for v in vecs:
         np.testing.assert_array_equal(explicit[v], by_name[v])
+
+
+def test_batch_engine_reports_simulated_time_as_progress():
+    card = default_card().with_updates(schedule={"n_updates": 0}, simulation={"duration_s": 1e6})
+    art = generate(card)
+    seen: list[float] = []
+    simulate(art.deck(), ("v(fg)",), progress=seen.append)
+    assert seen and all(b >= a for a, b in zip(seen, seen[1:]))
+    assert 0 < seen[-1] <= 1e6

@@ -36,7 +36,8 @@ ENGINES: dict[str, Engine] = {"batch": batch.run, "shared": shared.run}
 
 
 def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
-             timeout_s: float = 600.0, workdir: Path | None = None) -> SimResult:
+             timeout_s: float = 600.0, workdir: Path | None = None,
+             progress: Callable[[float], None] | None = None) -> SimResult:
     """Run the transient in ``netlist`` and return ``vectors`` over time.
 
     Args:
@@ -50,6 +51,8 @@ def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
         timeout_s: wall-clock limit [s]; ngspice is killed when it is reached.
         workdir: an existing directory to hold the engine's temporary directory
             (removed afterwards); default: the system temporary directory.
+        progress: called with the simulated time [s] as ngspice reports it
+            (batch engine; the shared engine ignores it).
 
     Returns:
         :class:`SimResult` (time, vectors, log, ngspice version, netlist sha256, ...).
@@ -75,7 +78,8 @@ def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
         if not workdir.is_dir():
             raise InputError(f"workdir {str(workdir)!r} is not an existing directory; create it "
                              "or leave workdir unset")
-    run = ENGINES[engine](netlist, names, timeout_s=timeout, workdir=workdir)
+    kwargs = {"progress": progress} if progress is not None and engine == "batch" else {}
+    run = ENGINES[engine](netlist, names, timeout_s=timeout, workdir=workdir, **kwargs)
     return SimResult(time_s=run.time_s, vectors=dict(zip(names, run.vectors)), log=run.log,
                      ngspice_version=run.ngspice_version, netlist_sha256=netlist_sha256(netlist),
                      engine=engine, wall_s=time.perf_counter() - start)

@@ -13,6 +13,7 @@ so a user's ``~/.spiceinit`` cannot change the results.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -20,7 +21,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .control import batch_control
@@ -92,8 +94,42 @@ def _read_log(path: Path) -> str:
         return ""
 
 
+_REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
+
+
+def _wait(proc: subprocess.Popen, timeout_s: float, log_path: Path,
+          progress: Callable[[float], None] | None) -> int:
+    """Wait for ngspice; with ``progress``, report the simulated time (s) it prints as it goes."""
+    if progress is None:
+        return proc.wait(timeout=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    offset = 0
+
+    def report() -> None:
+        nonlocal offset
+        with open(log_path, "rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read()
+        found = _REFERENCE.findall(chunk)
+        offset += max(chunk.rfind(b"\r"), chunk.rfind(b"\n"), -1) + 1
+        if found:
+            with contextlib.suppress(ValueError):
+                progress(float(found[-1]))
+
+    while True:
+        try:
+            code = proc.wait(timeout=min(0.2, max(deadline - time.monotonic(), 0.0)))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            report()
+            continue
+        report()  # the last values, also for runs shorter than one poll
+        return code
+
+
 def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
-        workdir: Path | None = None) -> EngineRun:
+        workdir: Path | None = None, progress: Callable[[float], None] | None = None) -> EngineRun:
     """Simulate ``netlist`` with ``ngspice -b``; return the requested vectors."""
     exe = find_ngspice()
     version = binary_version(exe)
@@ -111,7 +147,7 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
                 raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: "
                                            f"{INSTALL_HINT}") from None
             try:
-                returncode = proc.wait(timeout=timeout_s)
+                returncode = _wait(proc, timeout_s, tmp / _LOG, progress)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 log = _read_log(tmp / _LOG)

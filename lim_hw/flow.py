@@ -28,7 +28,7 @@ from .netlist.render import render
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
-from .provenance import versions
+from .provenance import csv_header_comment, versions
 from .report.names import vector_column
 from .sim import ConvergenceError, SimulationError, simulate
 
@@ -183,8 +183,9 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
     tb = art.testbench
     write_csv_atomic(out / "updates.csv", updates)
     write_csv_atomic(out / "synthesis.csv", art.table)
-    write_text_atomic(out / "netlist.cir", deck + ".end\n")
-    card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw)")
+    stamp = csv_header_comment().lstrip("# ").strip()
+    write_text_atomic(out / "netlist.cir", deck.replace("\n", f"\n* {stamp}\n", 1) + ".end\n")
+    card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw)\n{stamp}")
     write_text_atomic(out / "card.toml", card_toml)
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     if write_waveforms:

@@ -19,7 +19,7 @@ from ..device.floating_gate import fn_closed_form_V
 from ..energy.updates import UPDATE_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
-from ..provenance import versions
+from ..provenance import csv_header_comment, versions
 from .model import simulate_fast
 
 
@@ -54,7 +54,8 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
         write_csv_atomic(tmp / "updates.csv", updates)
         write_csv_atomic(tmp / "synthesis.csv", table)
         write_json_atomic(tmp / "summary.json", summary)
-        card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)")
+        stamp = csv_header_comment().lstrip("# ").strip()
+        card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
         write_text_atomic(tmp / "card.toml", card_toml)
         files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
         images: dict[str, str] = {}

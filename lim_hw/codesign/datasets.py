@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy.special import ndtr
 
+from ..checks import checked_number
 from ..errors import InputError
 
 __all__ = ["Dataset", "DataSpec", "gaussian_classes", "make_dataset"]
@@ -87,18 +88,7 @@ class DataSpec:
 
 def _number(sec: str, key: str, v: Any, lo: float | None = None, hi: float | None = None,
             positive: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InputError(f"[{sec}] {key} must be a number, got {v!r}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise InputError(f"[{sec}] {key} is {v}; give a finite number")
-    if positive and v <= 0:
-        raise InputError(f"[{sec}] {key} = {v:g} must be > 0")
-    if lo is not None and v < lo:
-        raise InputError(f"[{sec}] {key} = {v:g} is below the minimum {lo:g}")
-    if hi is not None and v > hi:
-        raise InputError(f"[{sec}] {key} = {v:g} is above the maximum {hi:g}")
-    return v
+    return checked_number(v, f"[{sec}] {key}", lo=lo, hi=hi, positive=positive)
 
 
 def _integer(sec: str, key: str, v: Any, lo: int = 0) -> int:

@@ -18,35 +18,20 @@ the fix (:class:`lim_hw.errors.InputError`).
 from __future__ import annotations
 
 import functools
-import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..checks import checked_number
 from ..errors import InputError
 from ..tomlfile import read_toml
 from ..theory.schedules import ScheduleSpec
 
 
-def _check_number(section: str, key: str, value: Any, *, positive: bool = False,
-                  nonneg: bool = False, lo: float | None = None, hi: float | None = None) -> float:
-    where = f"[{section}] {key}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{where} must be a number, got {value!r}; write e.g. {key} = 1.0e-9")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"{where} is {value}; give a finite number")
-    if positive and value <= 0:
-        raise InputError(f"{where} = {value:g} must be > 0; give a positive value in SI units")
-    if nonneg and value < 0:
-        raise InputError(f"{where} = {value:g} must be >= 0; give a non-negative value in SI units")
-    if lo is not None and value < lo:
-        raise InputError(f"{where} = {value:g} is below the allowed minimum {lo:g}")
-    if hi is not None and value > hi:
-        raise InputError(f"{where} = {value:g} is above the allowed maximum {hi:g}")
-    return value
+def _check_number(section: str, key: str, value: Any, **bounds: Any) -> float:
+    return checked_number(value, f"[{section}] {key}", **bounds)
 
 
 def _check_choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:

@@ -46,6 +46,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..checks import checked_number
 from ..device.card import Card, card_to_dict, default_card, load_card
 from ..errors import InputError, one_line
 from ..tomlfile import read_toml
@@ -419,7 +420,7 @@ def _range(spec: Mapping[str, Any], where: str) -> list[float]:
     for k in ("start", "stop", "num"):
         if k not in spec:
             raise InputError(f"{where} range needs start, stop and num; {k} is missing")
-    start, stop = (_finite(spec[k], f"{where} {k}") for k in ("start", "stop"))
+    start, stop = (checked_number(spec[k], f"{where} {k}") for k in ("start", "stop"))
     num = spec["num"]
     if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= 100_000:
         raise InputError(f"{where} num must be an integer 1..100000, got {num!r}")
@@ -431,19 +432,6 @@ def _range(spec: Mapping[str, Any], where: str) -> list[float]:
             raise InputError(f"{where} log range needs positive start and stop")
         return [float(v) for v in np.geomspace(start, stop, num)]
     return [float(v) for v in np.linspace(start, stop, num)]
-
-
-def _finite(value: Any, where: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{where} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise InputError(f"{where} is {value}; give a finite number")
-    if positive and v <= 0:
-        raise InputError(f"{where} = {v:g} must be > 0")
-    if nonneg and v < 0:
-        raise InputError(f"{where} = {v:g} must be >= 0")
-    return v
 
 
 def _montecarlo(d: Mapping[str, Any]) -> MonteCarlo:
@@ -476,7 +464,7 @@ def _distribution(param: str, d: Any) -> Distribution:
     args: dict[str, float] = {}
     for k, v in d.items():
         if k != "dist":
-            args[k] = _finite(v, f"{where} {k}", nonneg=k in ("sigma", "sigma_rel", "sigma_ln",
+            args[k] = checked_number(v, f"{where} {k}", nonneg=k in ("sigma", "sigma_rel", "sigma_ln",
                                                             "half_width_rel"),
                               positive=k in ("mean", "median", "low", "high"))
     given = set(args) & scale

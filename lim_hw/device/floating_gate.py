@@ -202,6 +202,23 @@ def fg_dVdt_V_per_s(
     return _out(-np.asarray(fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff)) / C_T)
 
 
+def _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff):
+    """Checked inputs -> ``(V_start, V_end, V_start - V_end)`` of the restarted closed form."""
+    V_start = _finite("V_start_V", V_start_V)
+    dt = _nonnegative("dt_s", dt_s)
+    k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
+    return (V_start, *_decay(V_start, dt, k1, k2))
+
+
+def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, k2_V: float) -> np.ndarray:
+    """Drop of the oxide voltage (V) over ``dt_s`` of free decay, from the constants k1, k2.
+
+    Unchecked fast path of :func:`decay_voltage_after_V` for callers that already
+    hold validated constants (synthesis, energy accounting); 0 for ``V <= 0``.
+    """
+    return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V)[1]
+
+
 def decay_voltage_after_V(
     V_start_V: ArrayLike,
     dt_s: ArrayLike,
@@ -217,10 +234,7 @@ def decay_voltage_after_V(
     rectangular programming pulse that shifts the oxide voltage by a constant)
     obeys the same closed form from the shifted start value.
     """
-    V_start = _finite("V_start_V", V_start_V)
-    dt = _nonnegative("dt_s", dt_s)
-    k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
-    return _out(_decay(V_start, dt, k1, k2)[0])
+    return _out(_restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)[1])
 
 
 def decay_charge_C(
@@ -237,11 +251,8 @@ def decay_charge_C(
     Computed without cancellation, so it stays accurate for pulses far shorter
     than the decay time. Divide by ``q_C`` for the number of electrons.
     """
-    V_start = _finite("V_start_V", V_start_V)
-    dt = _nonnegative("dt_s", dt_s)
-    k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
     C_T = _positive("C_T_F", C_T_F)
-    return _out(C_T * _decay(V_start, dt, k1, k2)[1])
+    return _out(C_T * _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)[2])
 
 
 def tunnel_energy_J(
@@ -258,11 +269,8 @@ def tunnel_energy_J(
     Since ``I_FN = -C_T dV/dt``, ``int I V dt = -C_T int V dV
     = C_T (V_start^2 - V_end^2) / 2`` (theory.md s.8, ``E_tunnel``).
     """
-    V_start = _finite("V_start_V", V_start_V)
-    dt = _nonnegative("dt_s", dt_s)
-    k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
     C_T = _positive("C_T_F", C_T_F)
-    V_end, dV = _decay(V_start, dt, k1, k2)
+    V_start, V_end, dV = _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
     return _out(C_T * dV * (np.broadcast_to(V_start, V_end.shape) + V_end) / 2.0)
 
 

@@ -26,7 +26,7 @@ from scipy.optimize import brentq
 
 from ..constants import q_C
 from ..device.card import Card
-from ..device.floating_gate import fn_k_constants
+from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
 from ..errors import InputError
 from ..theory.table import bound_table
 
@@ -52,13 +52,10 @@ class FGModel:
     def drop_V(self, V_start_V: np.ndarray | float, dt_s: np.ndarray | float) -> np.ndarray:
         """Decrease of the oxide voltage after ``dt_s`` of free decay from ``V_start_V`` (V).
 
-        Cancellation-free form of ``V_s - k2/ln(k1 dt + exp(k2/V_s))``:
-        with ``L = log1p(k1 dt exp(-k2/V_s))`` the drop is ``V_s^2 L / (k2 + V_s L)``.
+        The cancellation-free restarted closed form
+        (:func:`lim_hw.device.floating_gate.decay_drop_from_k_V`); 0 for ``V <= 0``.
         """
-        V = np.asarray(V_start_V, dtype=float)
-        Vp = np.where(V > 0, V, 1.0)  # the junction conducts one way only: no drop for V <= 0
-        L = np.log1p(self.k1_per_s * np.asarray(dt_s, dtype=float) * np.exp(-self.k2_V / Vp))
-        return np.where(V > 0, Vp * Vp * L / (self.k2_V + Vp * L), 0.0)
+        return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V)
 
     def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
         """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) (A)."""

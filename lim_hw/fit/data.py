@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,57 @@ def _numeric(df: pd.DataFrame, col: str, path: str) -> np.ndarray:
     return num.to_numpy(dtype=float)
 
 
+#: Canonical (x, y, sigma) column names per model, as in :class:`FitData`.
+_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "decay": ("time_s", "V_ox_V", "sigma_V"),
+    "iv": ("voltage_V", "current_A", "sigma_A"),
+    "pulse": ("t_pulse_s", "dV_V", "sigma_V"),
+}
+
+
+def _read_columns(df: pd.DataFrame, model: str, path: str, notes: list[str],
+                  read_y: Callable[[], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The checked canonical columns of ``model`` (x, y, then sigma if the file has it) read from ``df``.
+
+    ``read_y`` reads the y column instead of the canonical one (decay: V_ox
+    from V_fg); the checker's notes are appended to ``notes``.
+    """
+    x_name, y_name, s_name = _COLUMNS[model]
+    x = _numeric(df, x_name, path)
+    y = read_y() if read_y is not None else _numeric(df, y_name, path)
+    sigma = _numeric(df, s_name, path) if s_name in df.columns else None
+    if model == "decay":
+        x, y, sigma = check_decay(x, y, sigma, path=path)
+    else:
+        x, y, sigma, more = (check_iv if model == "iv" else check_pulse)(x, y, sigma, path=path)
+        notes += more
+    cols = {x_name: x, y_name: y}
+    if sigma is not None:
+        cols[s_name] = sigma
+    return cols
+
+
+def _decay_V_ox(df: pd.DataFrame, column: str, path: str, V_tun_V: float | None,
+                notes: list[str]) -> np.ndarray:
+    """The oxide voltage of a retention trace: the ``V_ox_V`` column, or V_tun - ``V_fg_V``."""
+    if column == "V_ox_V":
+        V_ox = _numeric(df, "V_ox_V", path)
+        if "V_fg_V" in df.columns:
+            notes.append("both V_ox_V and V_fg_V given: V_ox_V used")
+        return V_ox
+    V_fg = _numeric(df, "V_fg_V", path)
+    if "V_tun_V" in df.columns:
+        V_tun = _numeric(df, "V_tun_V", path)
+        notes.append("V_ox = V_tun_V - V_fg_V with V_tun_V from the data file")
+    elif V_tun_V is not None:
+        V_tun = np.full_like(V_fg, float(V_tun_V))
+        notes.append(f"V_ox = V_tun - V_fg_V with V_tun = {float(V_tun_V):g} V from the base card")
+    else:
+        raise InputError(f"data file {path} gives V_fg_V but no V_tun_V; add a V_tun_V column or "
+                         "give the tunnelling bias (base card [device] V_tun_V)")
+    return V_tun - V_fg
+
+
 def read_fit_csv(path: str | Path, model: str, *, V_tun_V: float | None = None) -> FitData:
     """Read and check a measurement CSV for ``model`` (``decay``, ``iv`` or ``pulse``).
 
@@ -121,48 +173,8 @@ def read_fit_csv(path: str | Path, model: str, *, V_tun_V: float | None = None) 
         raise InputError(f"data file {p} has only {len(df)} data rows; the {model} fit needs at least "
                          f"{MIN_POINTS}")
     notes: list[str] = []
-    cols: dict[str, np.ndarray] = {}
-    if model == "decay":
-        t = _numeric(df, "time_s", spath)
-        if chosen[1] == "V_ox_V":
-            V = _numeric(df, "V_ox_V", spath)
-            if "V_fg_V" in df.columns:
-                notes.append("both V_ox_V and V_fg_V given: V_ox_V used")
-        else:
-            V_fg = _numeric(df, "V_fg_V", spath)
-            if "V_tun_V" in df.columns:
-                V_tun = _numeric(df, "V_tun_V", spath)
-                notes.append("V_ox = V_tun_V - V_fg_V with V_tun_V from the data file")
-            elif V_tun_V is not None:
-                V_tun = np.full_like(V_fg, float(V_tun_V))
-                notes.append(f"V_ox = V_tun - V_fg_V with V_tun = {float(V_tun_V):g} V from the base card")
-            else:
-                raise InputError(f"data file {p} gives V_fg_V but no V_tun_V; add a V_tun_V column or "
-                                 "give the tunnelling bias (base card [device] V_tun_V)")
-            V = V_tun - V_fg
-        sigma = _numeric(df, "sigma_V", spath) if "sigma_V" in df.columns else None
-        t, V, sigma = check_decay(t, V, sigma, path=spath)
-        cols = {"time_s": t, "V_ox_V": V}
-        if sigma is not None:
-            cols["sigma_V"] = sigma
-    elif model == "iv":
-        V = _numeric(df, "voltage_V", spath)
-        I = _numeric(df, "current_A", spath)
-        sigma = _numeric(df, "sigma_A", spath) if "sigma_A" in df.columns else None
-        V, I, sigma, more = check_iv(V, I, sigma, path=spath)
-        notes += more
-        cols = {"voltage_V": V, "current_A": I}
-        if sigma is not None:
-            cols["sigma_A"] = sigma
-    else:
-        t = _numeric(df, "t_pulse_s", spath)
-        dV = _numeric(df, "dV_V", spath)
-        sigma = _numeric(df, "sigma_V", spath) if "sigma_V" in df.columns else None
-        t, dV, sigma, more = check_pulse(t, dV, sigma, path=spath)
-        notes += more
-        cols = {"t_pulse_s": t, "dV_V": dV}
-        if sigma is not None:
-            cols["sigma_V"] = sigma
+    read_y = (lambda: _decay_V_ox(df, chosen[1], spath, V_tun_V, notes)) if model == "decay" else None
+    cols = _read_columns(df, model, spath, notes, read_y)
     return FitData(model, cols, spath, hashlib.sha256(blob).hexdigest(), len(df), header, tuple(notes))
 
 

@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
-from ..errors import InputError, one_line
+from ..errors import InputError
+from .codesign_args import add_codesign_parser, add_codesign_switches, check_output_dir, writing_outputs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "optimize", help="optimise pulse amplitude, width and ramp for minimum energy per update",
+    p = add_codesign_parser(
+        subparsers, "optimize", help="optimise pulse amplitude, width and ramp for minimum energy per update",
         description="Minimise the energy per update of a card's schedule over pulse amplitudes, width and "
                     "ramp time (adiabatic charging), subject to tracking the target transitions within a "
                     "tolerance; show how far the design closes the gap to the LIM bound and where the "
-                    "remaining energy goes; check the result in ngspice.")
-    p.add_argument("card", type=Path, help="device card (TOML)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output directory (replaced if it exists)")
+                    "remaining energy goes; check the result in ngspice.",
+        input_name="card", input_help="device card (TOML)")
     p.add_argument("--tol", type=float, default=0.01, help="tracking tolerance |N_sim/N_target - 1| (default 0.01)")
     p.add_argument("--eta", type=float, default=0.0,
                    help="driver energy-recovery efficiency 0..1: 0 minimises drawn energy (CMOS driver, "
@@ -38,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="ramp-time bounds in s (default 1e-9 .. min(1e-2, 0.05 window))")
     p.add_argument("--window-fill", type=float, default=0.5,
                    help="largest pulse window as a fraction of the update period (default 0.5)")
-    p.add_argument("--no-ngspice", action="store_true", help="skip the ngspice re-simulation")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(func=run)
+    add_codesign_switches(p, run, ngspice_help="skip the ngspice re-simulation")
 
 
 def _finite(name: str, v: float | None) -> None:
@@ -60,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.window_fill < 1:
         raise InputError(f"--window-fill {args.window_fill:g} must lie in (0, 1)")
     card = load_card(args.card)
-    if args.output.exists() and not args.output.is_dir():
-        raise InputError(f"output path {args.output} exists and is not a directory; choose a directory name")
+    check_output_dir(args.output)
     res = optimize_schedule(card, tol=args.tol, eta=args.eta, shape=args.shape,
                             width_bounds_s=tuple(args.width) if args.width else None,
                             rise_bounds_s=tuple(args.rise) if args.rise else None, window_fill=args.window_fill)
@@ -69,10 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_ngspice:
         check = ngspice_check_design(card, res.optimized, res.targets)
         check_before = ngspice_check_design(card, res.baseline, res.targets)
-    try:
+    with writing_outputs(args.output):
         write_optimize_outputs(res, args.output, check, check_before)
-    except OSError as exc:
-        raise InputError(f"cannot write {args.output} ({one_line(exc)}); choose a writable directory") from None
     if not args.quiet:
         s = res.summary
         b, o = s["baseline"], s["optimized"]

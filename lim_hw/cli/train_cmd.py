@@ -10,42 +10,31 @@ See docs/codesign.md.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import InputError, one_line
+from .codesign_args import add_codesign_parser, add_codesign_switches, check_output_dir, writing_outputs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a classifier on FN-DAM synapses; accuracy and energy vs the LIM bound",
+    p = add_codesign_parser(
+        subparsers, "train", help="train a classifier on FN-DAM synapses; accuracy and energy vs the LIM bound",
         description="Online training of a linear classifier whose weights live in differential FN-DAM "
                     "synapses (device model with mismatch and intrinsic decay). Reports accuracy over "
                     "training next to cumulative energy per parameter, the LIM bound, the Landauer "
-                    "reference and a conventional digital update, and checks a window of updates in ngspice.")
-    p.add_argument("config", type=Path, help="training config (TOML; see examples/train.toml)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output directory (replaced if it exists)")
-    p.add_argument("--no-ngspice", action="store_true", help="skip the ngspice check of a window of updates")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(func=run)
-
-
-def _check_out(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise InputError(f"output path {path} exists and is not a directory; choose a directory name")
+                    "reference and a conventional digital update, and checks a window of updates in ngspice.",
+        input_name="config", input_help="training config (TOML; see examples/train.toml)")
+    add_codesign_switches(p, run, ngspice_help="skip the ngspice check of a window of updates")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..codesign.train import load_train_config, ngspice_check_training, train, write_train_outputs
 
     cfg = load_train_config(args.config)
-    _check_out(args.output)
+    check_output_dir(args.output)
     res = train(cfg)
     if cfg.check.ngspice and not args.no_ngspice:
         res.check, res.check_summary = ngspice_check_training(res)
-    try:
+    with writing_outputs(args.output):
         write_train_outputs(res, args.output)
-    except OSError as exc:
-        raise InputError(f"cannot write {args.output} ({one_line(exc)}); choose a writable directory") from None
     if not args.quiet:
         s = res.summary
         f, e, u = s["final"], s["energy_per_parameter_J"], s["energy_per_update_J"]

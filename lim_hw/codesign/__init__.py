@@ -5,9 +5,12 @@
   programming pulses on a device model with mismatch and intrinsic decay),
   with energy per parameter beside the LIM bound, Landauer and a digital
   update, and an ngspice re-simulation of a window of updates.
-- :mod:`lim_hw.codesign.optimize`: the vectorised closed-form pulse model
-  (charge, tunnelling energy, drawn/net source energy) and a constrained
-  optimiser (scipy SLSQP) for pulse amplitude, width and ramp time.
+- :mod:`lim_hw.codesign.optimize`: a constrained optimiser (scipy SLSQP) for
+  pulse amplitude, width and ramp time, on the vectorised closed-form pulse
+  model (charge, tunnelling energy, drawn/net source energy) of
+  :mod:`~lim_hw.codesign.pulse_model` (one pulse), :mod:`~lim_hw.codesign.schedule`
+  (a schedule of pulses, designs) and :mod:`~lim_hw.codesign.ngspice_check`
+  (ngspice re-simulation); ``lim_hw.codesign.optimize`` re-exports them all.
 - :mod:`lim_hw.codesign.datasets`: data generated in code.
 
 See docs/codesign.md.

@@ -16,7 +16,7 @@ One training step n (at ``t_n = first_update_s + (n - 1) period_s``):
    ``N = |dw| * electrons_per_weight`` on the half picked by the sign of ``dw``
    (updates under ``min_electrons`` are skipped);
 4. the pulse amplitude comes from the closed-form synthesis root-find
-   (:func:`lim_hw.codesign.optimize.solve_amplitudes`, vectorised over all
+   (:func:`lim_hw.codesign.pulse_model.solve_amplitudes`, vectorised over all
    synapses) on the controller's *nominal* cell model:
 
    - ``lr = inverse | power | exponential | constant``: ``eps_n`` follows that
@@ -42,7 +42,7 @@ One training step n (at ``t_n = first_update_s + (n - 1) period_s``):
    during training (~1 unit over 2000 s) is what the online learning tracks.
 
 5. the *actual* cell (per-cell mismatch of oxide thickness and junction area,
-   seeded) receives the pulse: :func:`lim_hw.codesign.optimize.pulse_eval`
+   seeded) receives the pulse: :func:`lim_hw.codesign.pulse_model.pulse_eval`
    gives its new state, the transitions it really made, and the energy of the
    update (drawn / net / tunnelling, the same accounting as the ngspice flow);
    optionally the electron count is Poisson (shot noise, also in free decay).
@@ -77,7 +77,8 @@ from ..tomlfile import read_toml
 from ..theory.lim import feasible_barrier
 from ..theory.schedules import ScheduleSpec, eps_at
 from .datasets import Dataset, DataSpec, _integer, _number, make_dataset
-from .optimize import V_P_MAX_V, CellModel, PulseTiming, natural_drop_V, ngspice_window, pulse_eval, solve_amplitudes
+from .ngspice_check import ngspice_window
+from .pulse_model import V_P_MAX_V, CellModel, PulseTiming, natural_drop_V, pulse_eval, solve_amplitudes
 
 __all__ = ["CONVENTIONAL_UPDATE_J", "CONVENTIONAL_SOURCE", "TrainingSpec", "MismatchSpec", "CheckSpec",
            "TrainConfig", "load_train_config", "train_config_from_dict", "TrainResult", "train",
@@ -567,7 +568,7 @@ def ngspice_check_training(result: TrainResult, first_step: int | None = None, n
 
     Each half is one cell testbench (its own mismatched ``tox``/``area``), started
     at the end of the previous update window from the oxide voltage the model had
-    there (:func:`lim_hw.codesign.optimize.ngspice_window`); it receives exactly
+    there (:func:`lim_hw.codesign.ngspice_check.ngspice_window`); it receives exactly
     the pulses training gave it. The model side replays the same window
     deterministically. Per update: transitions, floating-gate step beyond natural
     decay ``dV_fg = N q / C_T``, weight change, energies.

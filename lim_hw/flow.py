@@ -7,14 +7,14 @@ everything succeeded, so a failed run leaves no partial results.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
+import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,10 @@ from tqdm import tqdm
 
 from .device.card import Card, card_to_dict, card_to_toml
 from .device.floating_gate import fn_closed_form_V
-from .energy.updates import Waveforms, account_updates, missed_edges, summarize_updates
+from .energy.combine import combine_block_updates
+from .energy.updates import Waveforms, account_updates, summarize_updates
+from .flow_sim import BlockRun, simulate_blocks, simulate_resolving_edges
+from .netlist.blocks import block_columns, check_columns_independent, column_blocks
 from .netlist.generate import NetlistArtifacts, check_simulable, generate
 from .netlist.render import render
 from .netlist.spec import Testbench
@@ -30,7 +33,7 @@ from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atom
                       write_text_atomic)
 from .provenance import csv_header_comment, versions
 from .report.names import vector_column
-from .sim import ConvergenceError, SimulationError, simulate
+from .sim import netlist_sha256
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
                 "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
@@ -49,12 +52,16 @@ class FlowResult:
 
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
-             write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None) -> FlowResult:
+             write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
+             jobs: int | None = None) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
     offset, built with :func:`lim_hw.netlist.spec.array_testbench`) to simulate
-    instead of the one ``kind``/``array`` would generate.
+    instead of the one ``kind``/``array`` would generate. An ``array`` with more
+    than ``[simulation] array_block_synapses`` synapses runs as exact column blocks
+    (:mod:`lim_hw.netlist.blocks`), ``jobs`` ngspice processes at a time (default:
+    one per CPU); ``netlist.cir`` is still the whole array.
     """
     engine = engine or card.simulation.engine
     if engine == "fast":
@@ -68,84 +75,87 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     if artifacts is not None:
         check_simulable(artifacts.card)
     art = artifacts if artifacts is not None else generate(card, kind, array)
-    tb = art.testbench
+    block_cols = None
+    if array is not None and artifacts is None:
+        block_cols = block_columns(array[0], array[1], card.simulation.array_block_synapses)
+        if block_cols >= array[1]:
+            block_cols = None
+        else:
+            check_columns_independent(art.testbench)
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
     # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
     preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
     clock.lap("synthesis_netlist_s")
     preload.start()
-    with tqdm(total=tb.tstop_s, desc="  ngspice", unit="s sim", disable=not progress, file=sys.stderr,
-              leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
-                                      "[{elapsed}<{remaining}]") as sim_bar:
-        def advance(t_s: float) -> None:
-            sim_bar.update(max(min(t_s, tb.tstop_s) - sim_bar.n, 0.0))
-
-        sim, tb, deck = _simulate_resolving_edges(card, art.table, tb, engine,
-                                                  advance if progress else None)
-    clock.lap("simulate_s")
+    if block_cols is None:
+        tb, deck, wf, sim_info = _simulate_whole(card, art, engine, progress)
+        clock.lap("simulate_s")
+        updates = account_updates(card, art.table, tb, wf)
+        block_runs: list[BlockRun] = []
+    else:
+        block_runs = _simulate_in_blocks(card, art, array, block_cols, engine, jobs, write_waveforms, progress)
+        clock.lap("simulate_s")  # each block is accounted as it finishes (inside this lap)
+        tb, wf = block_runs[0].testbench, block_runs[0].waveforms
+        deck = render(art.testbench)
+        updates = combine_block_updates([r.updates for r in block_runs])
+        sim_info = {"ngspice": block_runs[0].ngspice_version, "netlist_sha256": netlist_sha256(deck),
+                    "simulation_wall_s": sum(r.sim_wall_s for r in block_runs),
+                    "n_timepoints": max(r.n_timepoints for r in block_runs),
+                    "blocks": [r.provenance() for r in block_runs]}
     preload.join()
     bar.update()
     bar.set_postfix_str("energy accounting")
-    wf = Waveforms(sim.time_s, sim.vectors)
-    updates = account_updates(card, art.table, tb, wf)
     clock.lap("energy_accounting_s")
     summary: dict[str, Any] = {
         "card": card.name, "testbench": tb.kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": engine, **summarize_updates(updates),
     }
+    if block_runs:
+        summary["array_blocks"] = {"blocks": len(block_runs), "block_cols": block_cols,
+                                   "array_block_synapses": card.simulation.array_block_synapses}
     if card.n_updates == 0:
         summary.update(retention_check(card, wf, tb))
     summary["provenance"] = {
-        **versions(), "ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
-        "options": dict(tb.options), "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s,
-                                              "tmax_s": tb.tmax_s},
-        "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size),
+        **versions(), **sim_info, "options": dict(tb.options),
+        "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
     }
     summary["card_values"] = card_to_dict(card)
     bar.update()
     bar.set_postfix_str("report")
     summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too
     with atomic_directory(out_dir) as tmp:
-        files = _write_outputs(tmp, card, art, deck, updates, summary, wf, write_waveforms, clock)
+        files = _write_outputs(tmp, card, art, deck, updates, summary, wf, write_waveforms, clock, block_runs)
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
 
 
-#: Maximum-step factors tried in turn when ngspice steps over a pulse edge or gives up
-#: with "timestep too small" (both happen at pulse edges when tmax is large).
-EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 10.0, 1.0 / 30.0)
+def _simulate_whole(card: Card, art: NetlistArtifacts, engine: str, progress: bool
+                    ) -> tuple[Testbench, str, Waveforms, dict[str, Any]]:
+    """One ngspice run of the whole testbench, with a progress bar of simulated time."""
+    tb = art.testbench
+    with tqdm(total=tb.tstop_s, desc="  ngspice", unit="s sim", disable=not progress, file=sys.stderr,
+              leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
+                                      "[{elapsed}<{remaining}]") as sim_bar:
+        def advance(t_s: float) -> None:
+            sim_bar.update(max(min(t_s, tb.tstop_s) - sim_bar.n, 0.0))
+
+        sim, tb, deck = simulate_resolving_edges(card, art.table, tb, engine, advance if progress else None)
+    info = {"ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
+            "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size)}
+    return tb, deck, Waveforms(sim.time_s, sim.vectors), info
 
 
-def _simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str,
-                              progress: Callable[[float], None] | None = None):
-    """Run ngspice; if it stepped over a pulse edge, retry with a smaller maximum step.
-
-    ngspice's breakpoint handling occasionally skips a source edge at long times
-    (no time point at the edge, so the drive and its energy are unresolved).
-    The check is :func:`~lim_hw.energy.updates.missed_edges`; a run that still
-    misses edges after every retry is an error, never a silently wrong result.
-    """
-    base = tb.tmax_s
-    retry = card.n_updates > 0 and not card.simulation.max_step_s  # a user-set max step is kept
-    for factor in EDGE_RETRY_FACTORS if retry else (1.0,):
-        tb_try = dataclasses.replace(tb, tmax_s=base * factor)
-        deck = render(tb_try)
-        try:
-            sim = simulate(deck, tb_try.saves, engine=engine, timeout_s=card.simulation.timeout_s,
-                           progress=progress)
-        except ConvergenceError:
-            if not retry or factor == EDGE_RETRY_FACTORS[-1]:
-                raise
-            continue
-        missed = missed_edges(card, table, sim.time_s)
-        if missed.size == 0:
-            return sim, tb_try, deck
-    raise SimulationError(
-        f"ngspice stepped over {missed.size} pulse edge(s) (first at t = {missed[0]:.9g} s) with the "
-        f"maximum step at {tb_try.tmax_s:.3g} s -- hint: set a smaller [simulation] max_step_s, "
-        "lengthen [programming] rise_s, or shorten the run")
+def _simulate_in_blocks(card: Card, art: NetlistArtifacts, array: tuple[int, int], block_cols: int, engine: str,
+                        jobs: int | None, keep_waveforms: bool, progress: bool) -> list[BlockRun]:
+    """The array as column blocks, with a progress bar of finished blocks."""
+    rows, cols = array
+    n_blocks = len(column_blocks(cols, block_cols))
+    with tqdm(total=n_blocks, desc=f"  ngspice, {rows}x{block_cols} blocks", unit="block", disable=not progress,
+              file=sys.stderr, leave=False) as block_bar:
+        return simulate_blocks(card, art.table, rows, cols, block_cols, engine, jobs=jobs or os.cpu_count() or 1,
+                               keep_waveforms=keep_waveforms, done=lambda _run: block_bar.update())
 
 
 def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
@@ -175,8 +185,17 @@ class _Clock:
         self._t = now
 
 
+def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str, Waveforms]]:
+    """``waveforms.csv``, or one ``waveforms_c<first>-<last>.csv`` per column block (own time axis)."""
+    if not block_runs:
+        return [("waveforms.csv", wf)]
+    return [(f"waveforms_c{r.col_offset}-{r.col_offset + r.cols - 1}.csv", r.waveforms) for r in block_runs
+            if r.waveforms is not None]
+
+
 def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
-                   summary: dict[str, Any], wf: Waveforms, write_waveforms: bool, clock: _Clock) -> list[str]:
+                   summary: dict[str, Any], wf: Waveforms, write_waveforms: bool, clock: _Clock,
+                   block_runs: list[BlockRun]) -> list[str]:
     from .report import html as html_report  # matplotlib is imported only when a report is written
     from .report import plots
 
@@ -189,9 +208,10 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
     write_text_atomic(out / "card.toml", card_toml)
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     if write_waveforms:
-        write_columns_csv_atomic(out / "waveforms.csv", {
-            "time_s": wf.time_s, **{vector_column(k): v for k, v in wf.vectors.items()}})
-        files.append("waveforms.csv")
+        for name, w in _waveform_files(wf, block_runs):
+            write_columns_csv_atomic(out / name, {
+                "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
+            files.append(name)
     fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
     d = card.device
     closed = None

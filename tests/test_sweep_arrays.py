@@ -19,7 +19,8 @@ from lim_hw.netlist.generate import generate
 from lim_hw.netlist.render import render
 from lim_hw.netlist.spec import Resistor, array_testbench
 from lim_hw.netlist.synthesis import synthesize
-from lim_hw.sweep.arrays import check_columns_independent, column_blocks, simulate_array_blocks
+from lim_hw.netlist.blocks import check_columns_independent, column_blocks
+from lim_hw.sweep.arrays import simulate_array_blocks
 from lim_hw.sweep.executors import make_executor
 from lim_hw.sweep.runner import point_testbench
 from lim_hw.sweep.spec import Distribution, MonteCarlo, sample_mismatch

@@ -34,13 +34,26 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
     group.add_argument("--synapse", action="store_true", help="simulate a differential synapse")
     group.add_argument("--array", metavar="ROWSxCOLS", help="simulate an array, e.g. 4x4")
     p.add_argument("--no-waveforms", action="store_true", help="skip waveforms.csv (large arrays)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="ngspice processes at once for an array split into column blocks "
+                        "(default: one per CPU; see [simulation] array_block_synapses)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
 
 def execute(card, args: argparse.Namespace) -> FlowResult:
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,
-                    write_waveforms=not args.no_waveforms)
+                    write_waveforms=not args.no_waveforms, jobs=args.jobs)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return n
 
 
 def print_result(res: FlowResult) -> None:

@@ -7,7 +7,7 @@ A card has four tables, every key SI with its unit in the name::
     [schedule]     the theory schedule (lim_hw.theory.ScheduleSpec keys)
     [programming]  pulse_width_s, period_s, first_update_s, shape, rise_s, R_drv_ohm
     [simulation]   duration_s, reltol, abstol_A, vntol_V, chgtol_C, method,
-                   engine, timeout_s, max_step_s
+                   engine, timeout_s, max_step_s, array_block_synapses
 
 A card with ``schedule.n_updates = 0`` describes a pure retention (decay) run.
 Loading validates everything: unknown keys, wrong types, NaN/inf, negative or
@@ -164,6 +164,7 @@ class SimulationSpec:
     engine: str = "batch"
     timeout_s: float = 600.0
     max_step_s: float = 0.0
+    array_block_synapses: int = 64
 
     METHODS = ("gear", "trap")
     ENGINES = ("batch", "shared", "fast")
@@ -177,6 +178,12 @@ class SimulationSpec:
                 out[k] = _check_choice("simulation", k, v, cls.METHODS)
             elif k == "engine":
                 out[k] = _check_choice("simulation", k, v, cls.ENGINES)
+            elif k == "array_block_synapses":
+                n = _check_number("simulation", k, v, nonneg=True)
+                if isinstance(v, float) or n != int(n):
+                    raise InputError(f"[simulation] {k} = {v!r} must be a whole number of synapses "
+                                     "(0 = simulate an array in one ngspice run)")
+                out[k] = int(n)
             elif k in ("duration_s", "max_step_s"):
                 out[k] = _check_number("simulation", k, v, nonneg=True)
             elif k == "reltol":

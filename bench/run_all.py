@@ -21,8 +21,9 @@ BENCHES = [
      "about 1 s or more. The stage columns come from the flow's own `timing_s` (summary.json); "
      "'rest' is Python start-up, imports and the HTML report."),
     ("2. Array scaling (ngspice, 100 updates)", "array_scaling.py",
-     "One `lim-hw simulate --array RxC --no-waveforms` per size, fresh process. Target: time grows "
-     "no faster than linearly with cells (flat 'ngspice s per synapse')."),
+     "One `lim-hw simulate --array RxC --no-waveforms` per size, fresh process; arrays above 64 synapses "
+     "run as exact column blocks of at most 64 ([simulation] array_block_synapses). Target: time grows "
+     "no faster than linearly with cells (flat 'ngspice s per synapse', measured with `--jobs 1`)."),
     ("3. Sweep throughput", "sweep_throughput.py",
      "Targets: 2 workers >= 1.7x faster than 1; Dask LocalCluster within 15 % of the local pool."),
     ("4. Sweep memory", "sweep_memory.py", "Target: a 10,000-point sweep stays under 500 MB peak."),

@@ -1,0 +1,213 @@
+"""One chunk of synapses through the whole schedule: the inner loop of :func:`lim_hw.fast.simulate_fast`.
+
+:func:`_run_chunk` advances the cells of synapses ``s0:s1`` update by update
+(table amplitudes, or per-synapse amplitudes gathered into pulsed/other slots)
+and adds per-update sums into the accumulator per block of
+:data:`BLOCK_SYNAPSES` synapses, so totals do not depend on chunking or threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..device.card import Card
+from ..errors import InputError
+from .kernels import _blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants
+from .ramp import _ramp_into, _RampStats
+
+__all__ = ["BLOCK_SYNAPSES"]
+
+#: Synapses per summation block: per-update sums are formed per block, then added in block order.
+BLOCK_SYNAPSES = 4096
+
+# per-update block sums (index into the accumulator): count, sum beyond, sum (beyond - ref)^2,
+# window charge (all cells), tunnelling energy, its part beyond natural, sum V_p, V_p^2, V_p q_driven,
+# peak oxide voltage, flat-top charge
+_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF = range(11)
+_NQ = 11
+
+
+# --------------------------------------------------------------------------- #
+# the run
+
+
+@dataclass(frozen=True)
+class _Plan:
+    card: Card
+    n_syn: int
+    t_s: np.ndarray           # window starts (U,)
+    t_end_s: float
+    amp_kind: str             # "table" | "array" | "callable"
+    amp_table: np.ndarray | None      # signed V_p per update (table mode)
+    amp_array: Any
+    amp_callable: Callable[..., Any] | None
+    tox: np.ndarray | None    # per cell, or None
+    area: np.ndarray | None
+    ref_beyond: np.ndarray    # (U,) shift for the variance sums
+
+    @property
+    def n_updates(self) -> int:
+        return int(self.t_s.shape[0])
+
+
+def _amp_row(plan: _Plan, n: int, s0: int, s1: int) -> np.ndarray:
+    if plan.amp_kind == "array":
+        a = np.ascontiguousarray(plan.amp_array[n, s0:s1], dtype=float)
+    else:
+        a = np.ascontiguousarray(np.asarray(plan.amp_callable(n, s0, s1), dtype=float))
+        if a.shape != (s1 - s0,):
+            raise InputError(f"amplitudes({n}, {s0}, {s1}) returned shape {a.shape}; expected ({s1 - s0},)")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"amplitudes of update {n + 1} contain NaN or inf; give finite volts")
+    return a
+
+
+class _Half:
+    """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the fixed durations."""
+
+    def __init__(self, k1: Any, k2: Any, rise: float, flat: float, W: float) -> None:
+        self.k1, self.k2, self.nk2 = k1, k2, -k2
+        self.ch, self.cF, self.cW = k1 * (0.5 * rise), k1 * flat, k1 * W
+        self._G: tuple[float, Any, Any] | None = None
+
+    def cG(self, G: float, W: float, rise: float) -> tuple[Any, Any]:
+        """``(k1 G, k1 (G - W + rise/2))`` for a period ``G`` (cached)."""
+        if self._G is None or self._G[0] != G:
+            self._G = (G, self.k1 * G, self.k1 * (G - W + 0.5 * rise))
+        return self._G[1], self._G[2]
+
+
+def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
+               ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
+    card = plan.card
+    dev, prog = card.device, card.programming
+    B = BLOCK_SYNAPSES
+    C = s1 - s0
+    b0 = s0 // B
+    blk = slice(b0, b0 + -(-C // B))
+    kappa = dev.kappa
+    ramped = prog.shape == "ramped"
+    rise, width = prog.rise_s, prog.pulse_width_s
+    W = width + 2.0 * rise
+    flat = width + rise
+    halves = []
+    for h in (0, 1):
+        if plan.tox is None:
+            k1, k2 = cell_k_constants(card, dev.tox_m, dev.area_m2)
+        else:
+            tox = np.ascontiguousarray(plan.tox[2 * s0 + h:2 * s1:2])
+            area = np.ascontiguousarray(plan.area[2 * s0 + h:2 * s1:2])
+            k1, k2 = cell_k_constants(card, tox, area)
+        halves.append(_Half(k1, k2, rise, flat, W))
+    per_cell_k = plan.tox is not None
+    U = plan.n_updates
+    t_first = float(plan.t_s[0]) if U else plan.t_end_s
+    V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first) for hf in halves]
+    w = _Work(C)
+    g = _Gather(C, per_cell_k) if plan.amp_kind != "table" else None
+    lengths = _block_lengths(C, B)
+
+    def add(q: int, x: np.ndarray, n: int) -> None:
+        acc[q, blk, n] += _bsum(x, B)
+
+    def pulse(Vx: np.ndarray, dV: Any, hf: _Half | None, k1: Any, k2: Any, G: float) -> None:
+        if ramped:
+            _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats)
+        elif hf is not None:
+            _rect_into(w, Vx, dV, hf.nk2, hf.ch, hf.cF, hf.cW, hf.cG(G, W, rise)[1])
+        else:
+            _rect_into(w, Vx, dV, -k2, k1 * (0.5 * rise), k1 * flat, k1 * W, k1 * (G - W + 0.5 * rise))
+
+    for n in range(U):
+        G = float(plan.t_s[n + 1] - plan.t_s[n]) if n + 1 < U else plan.t_end_s - float(plan.t_s[n])
+        ref = float(plan.ref_beyond[n])
+        if plan.amp_kind == "table":
+            a = float(plan.amp_table[n])
+            if a == 0.0:
+                for h in (0, 1):
+                    hf = halves[h]
+                    _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+                    add(_QW, w.qw, n)
+                continue
+            hp = 0 if a > 0 else 1
+            vp = abs(a)
+            hf = halves[hp]
+            pulse(V[hp], kappa * vp, hf, hf.k1, hf.k2, G)
+            add(_QW, w.qw, n)
+            acc[_CNT, blk, n] += lengths
+            add(_SB, w.bz, n)
+            np.subtract(w.bz, ref, out=w.t1)
+            w.t1 *= w.t1
+            add(_SB2, w.t1, n)
+            add(_ET, w.et, n)
+            add(_ETB, w.eb, n)
+            add(_SVPK, w.Vh, n)
+            add(_SDF, w.df, n)
+            acc[_SVP, blk, n] += lengths * vp
+            acc[_SVP2, blk, n] += lengths * (vp * vp)
+            acc[_SVPQ, blk, n] += vp * _bsum(w.dq if ramped else w.df, B)
+            mins[ci, n], maxs[ci, n] = float(w.bz.min()), float(w.bz.max())
+            if dV_out is not None:
+                dV_out[n, 2 * s0 + hp:2 * s1:2] = w.bz
+            hf = halves[1 - hp]
+            _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+            add(_QW, w.qw, n)
+            continue
+
+        # per-synapse amplitudes: gather the pulsed half of every synapse (a >= 0: + half) into
+        # slot "a", the other half into slot "b" (bitwise blends: exact), and scatter back after.
+        a = _amp_row(plan, n, s0, s1)
+        pos = a >= 0
+        M = np.negative(pos.view(np.uint8).astype(np.uint64))
+        NM = ~M
+        prog_mask = a != 0
+        fm = prog_mask.astype(float)
+        vp = np.abs(a)
+        Va = _blend(g.Va, M, NM, V[0], V[1], g.tmp)
+        Vb = _blend(g.Vb, M, NM, V[1], V[0], g.tmp)
+        if per_cell_k:
+            k1a = _blend(g.k1a, M, NM, halves[0].k1, halves[1].k1, g.tmp)
+            k2a = _blend(g.k2a, M, NM, halves[0].k2, halves[1].k2, g.tmp)
+            k1b = _blend(g.k1b, M, NM, halves[1].k1, halves[0].k1, g.tmp)
+            nk2b = _blend(g.k2b, M, NM, halves[1].nk2, halves[0].nk2, g.tmp)
+            pulse(Va, kappa * vp, None, k1a, k2a, G)
+        else:
+            k1b, nk2b = halves[0].k1, halves[0].nk2
+            pulse(Va, kappa * vp, halves[0], halves[0].k1, halves[0].k2, G)
+        add(_QW, w.qw, n)
+        add(_CNT, fm, n)
+        w.bz *= fm
+        add(_SB, w.bz, n)
+        np.subtract(w.bz, ref, out=w.t1)
+        w.t1 *= fm
+        w.t1 *= w.t1
+        add(_SB2, w.t1, n)
+        w.et *= fm
+        add(_ET, w.et, n)
+        w.eb *= fm
+        add(_ETB, w.eb, n)
+        w.Vh *= fm
+        add(_SVPK, w.Vh, n)
+        w.df *= fm
+        add(_SDF, w.df, n)
+        add(_SVP, vp, n)
+        np.multiply(vp, vp, out=w.t1)
+        add(_SVP2, w.t1, n)
+        np.multiply(vp, w.dq if ramped else w.df, out=w.t1)
+        add(_SVPQ, w.t1, n)
+        if prog_mask.any():
+            sel = w.bz[prog_mask]
+            mins[ci, n], maxs[ci, n] = float(sel.min()), float(sel.max())
+        if dV_out is not None:
+            dV_out[n, 2 * s0:2 * s1:2] = np.where(pos, w.bz, 0.0)
+            dV_out[n, 2 * s0 + 1:2 * s1:2] = np.where(pos, 0.0, w.bz)
+        _free_into(w, Vb, nk2b, k1b * W, k1b * G)
+        add(_QW, w.qw, n)
+        _blend(V[0], M, NM, Va, Vb, g.tmp)
+        _blend(V[1], M, NM, Vb, Va, g.tmp)
+    V_out[2 * s0:2 * s1:2] = V[0]
+    V_out[2 * s0 + 1:2 * s1:2] = V[1]

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import solve_ivp
-from scipy.optimize import brentq
 
 from ..constants import q_C
 from ..device.card import Card
@@ -75,6 +73,8 @@ class FGModel:
         def rhs(_t: float, y: np.ndarray) -> list[float]:
             i = float(self.current_A(max(y[0], 1e-3)))
             return [slope - i / self.C_T_F, i]
+
+        from scipy.integrate import solve_ivp  # imported here: only ramped pulses need it (~0.25 s)
 
         # t_eval: keep only the end point (storing every internal step of a long, stiff ramp
         # exhausted memory); atol on the charge = 1e-12 electrons.
@@ -140,6 +140,7 @@ def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: fl
     """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (brentq, xtol 1e-12 V)."""
     if N_target <= 0:
         return 0.0
+    from scipy.optimize import brentq  # imported here, off the start-up path of runs without updates
 
     def f(V_p: float) -> float:
         return apply_pulse(model, card, V_start_V, V_p).N_net - N_target

@@ -132,7 +132,6 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         workdir: Path | None = None, progress: Callable[[float], None] | None = None) -> EngineRun:
     """Simulate ``netlist`` with ``ngspice -b``; return the requested vectors."""
     exe = find_ngspice()
-    version = binary_version(exe)
     with tempfile.TemporaryDirectory(prefix="lim_hw_sim_", dir=workdir) as tmp_name:
         tmp = Path(tmp_name)
         deck = netlist if netlist.endswith("\n") else netlist + "\n"
@@ -147,6 +146,7 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
                 raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: "
                                            f"{INSTALL_HINT}") from None
             try:
+                version = binary_version(exe)  # `ngspice -v` (cached) runs while the simulation does
                 returncode = _wait(proc, timeout_s, tmp / _LOG, progress)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,7 @@ from lim_hw.energy.updates import Waveforms, update_windows
 from lim_hw.flow import run_flow
 from lim_hw.netlist import generate
 from lim_hw.sim import simulate
+from lim_hw.sim.rawfile import read_raw
 
 #: Stated bound on the schedule tracking error |N_sim / N_target - 1| of the default card.
 TRACKING_BOUND = 1e-3
@@ -95,10 +95,10 @@ def _lim_hw(*args, env=None, cwd=None):
 
 
 def test_run_command_writes_every_output_and_report_links_exist(tmp_path):
-    proc = _lim_hw("run", "--quiet", cwd=tmp_path)
+    proc = _lim_hw("run", "--quiet", "--waveforms-csv", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "lim-hw-out"
-    for name in ("updates.csv", "summary.json", "waveforms.csv", "synthesis.csv", "netlist.cir",
+    for name in ("updates.csv", "summary.json", "waveforms.raw", "waveforms.csv", "synthesis.csv", "netlist.cir",
                  "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     html = (out / "report.html").read_text()
@@ -111,8 +111,12 @@ def test_run_command_writes_every_output_and_report_links_exist(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["ngspice"].startswith("ngspice")
     assert (out / "updates.csv").read_text().startswith("# lim_hw=")
-    wave = pd.read_csv(out / "waveforms.csv", comment="#", nrows=3)
+    wave = pd.read_csv(out / "waveforms.csv", comment="#")
     assert wave.columns[0] == "time_s" and "V_fg_V" in wave.columns
+    raw = read_raw(out / "waveforms.raw")  # the same samples, binary (CSV keeps 12 digits, time 17)
+    assert raw.names[0] == "time" and "v(fg)" in raw.names
+    np.testing.assert_array_equal(raw.data[0], wave["time_s"].to_numpy())
+    np.testing.assert_allclose(raw.data[raw.names.index("v(fg)")], wave["V_fg_V"].to_numpy(), rtol=1e-11)
 
 
 def test_run_prints_headline(tmp_path):

@@ -147,3 +147,16 @@ def test_shared_worker_replaced_after_it_dies():
     shared._worker.proc.wait()
     res = simulate(RC_DECK, ["v(out)"], engine="shared")
     assert res["v(out)"][-1] == pytest.approx(V_V, rel=1e-3)
+
+
+def test_write_raw_round_trips_and_refuses_bad_names(tmp_path):
+    """write_raw -> read_raw gives back the same float64 samples and ngspice names."""
+    from lim_hw.sim.rawfile import read_raw, write_raw
+
+    t = np.linspace(0.0, 1.0, 7)
+    vecs = {"v(fg)": np.sin(t), "i(v.x1.xj.vsns)": -t * 1e-18}
+    plot = read_raw(write_raw(tmp_path / "w.raw", t, vecs, title="lim-hw test"))
+    assert plot.names == ("time", "v(fg)", "i(v.x1.xj.vsns)")
+    np.testing.assert_array_equal(plot.data, np.vstack([t, *vecs.values()]))
+    with pytest.raises(ValueError):
+        write_raw(tmp_path / "bad.raw", t, {"v(a) b": t})

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate a device card in ngspice and compare energy with the LIM bound",
                        description="Synthesise programming pulses, run the testbench in ngspice, extract the "
                                    "energy of every update and compare it with the LIM bound. Writes "
-                                   "updates.csv, summary.json, waveforms.csv, PNG plots and report.html.")
+                                   "updates.csv, summary.json, waveforms.raw (ngspice binary raw), PNG plots and report.html.")
     p.add_argument("card", type=Path, help="device card (TOML)")
     add_flow_options(p, default_out=None)
     p.set_defaults(func=run)
@@ -33,7 +33,10 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
     group = p.add_mutually_exclusive_group()
     group.add_argument("--synapse", action="store_true", help="simulate a differential synapse")
     group.add_argument("--array", metavar="ROWSxCOLS", help="simulate an array, e.g. 4x4")
-    p.add_argument("--no-waveforms", action="store_true", help="skip waveforms.csv (large arrays)")
+    waves = p.add_mutually_exclusive_group()
+    waves.add_argument("--no-waveforms", action="store_true", help="write no waveforms (large arrays)")
+    waves.add_argument("--waveforms-csv", action="store_true",
+                       help="also write waveforms.csv (text; slow for long runs) beside waveforms.raw")
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="ngspice processes at once for an array split into column blocks "
                         "(default: one per CPU; see [simulation] array_block_synapses)")
@@ -43,7 +46,8 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
 def execute(card, args: argparse.Namespace) -> FlowResult:
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,
-                    write_waveforms=not args.no_waveforms, jobs=args.jobs)
+                    write_waveforms=not args.no_waveforms, jobs=args.jobs,
+                    waveforms_csv=args.waveforms_csv)
 
 
 def _positive_int(text: str) -> int:

@@ -30,6 +30,8 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError, LimHwError, one_line
+from ..report.names import vector_column
+from ..sim.rawfile import read_raw
 from ..flow import run_flow  # at import time, so the executor's fork server preloads it for every worker
 from .baseline import Baseline, Change, changes, read_baseline, round_value, write_baseline
 from .compare import Report, compare, within_tolerance
@@ -117,10 +119,12 @@ class _Sources:
 
     def waveforms(self) -> pd.DataFrame:
         if self._wave is None:
-            path = self.out_dir / "waveforms.csv"
+            path = self.out_dir / "waveforms.raw"
             if not path.is_file():
-                raise MetricError("no waveforms.csv (the engine of this case writes none)")
-            self._wave = pd.read_csv(path, comment="#")
+                raise MetricError("no waveforms.raw (the engine of this case writes none)")
+            plot = read_raw(path)
+            self._wave = pd.DataFrame({"time_s": plot.data[0], **{vector_column(n): col for n, col in
+                                                                  zip(plot.names[1:], plot.data[1:])}})
         return self._wave
 
     def fitted(self, model: str) -> Mapping[str, float]:
@@ -189,7 +193,7 @@ def extract_metric(m: MetricSpec, src: _Sources) -> float:
         wf = src.waveforms()
         if m.key not in wf.columns or m.key == "time_s":
             cols = [c for c in wf.columns if c != "time_s"]
-            raise MetricError(f"no column {m.key!r} in waveforms.csv; columns: {', '.join(cols)}")
+            raise MetricError(f"no vector {m.key!r} in waveforms.raw; vectors: {', '.join(cols)}")
         t = wf["time_s"].to_numpy(float)
         if not (t[0] <= m.t_s <= t[-1]):
             raise MetricError(f"t_s = {m.t_s:g} s is outside the simulated time {t[0]:g}..{t[-1]:g} s")

@@ -24,7 +24,7 @@ A suite is a TOML file (docs/regression.md)::
       n = [1, 5]                     # ... at these updates, or agg = "min|max|median|sum|mean"
 
       [[case.metric]]
-      waveform = "V_fg_V"            # a column of waveforms.csv, linearly interpolated
+      waveform = "V_fg_V"            # a vector of waveforms.raw by its column name, linearly interpolated
       t_s = [999.0, 1049.0]
       abs_tol = 1e-4
 
@@ -74,7 +74,7 @@ class MetricSpec:
 
     ``source`` is ``summary`` (``key`` a summary.json key, dotted for nested
     tables), ``updates`` (``key`` an updates.csv column at update ``n`` or
-    aggregated by ``agg``), ``waveform`` (``key`` a waveforms.csv column at
+    aggregated by ``agg``), ``waveform`` (``key`` a waveforms.raw vector, named as a waveforms.csv column, at
     time ``t_s``, linear interpolation) or ``fit`` (``key`` a parameter of the
     ``model`` fit, e.g. ``tox_m`` of the ``decay`` fit of the retention trace).
     ``abs_tol`` is in the metric's unit; ``rel_tol`` is a fraction of |baseline|.

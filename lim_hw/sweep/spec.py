@@ -7,7 +7,7 @@ A sweep file is TOML (format in docs/sweeps.md, example in examples/sweeps/)::
     card = "default"           # or a card path, relative to the sweep file
     analysis = "flow"          # "flow" (ngspice, one run_flow per point) or "bound" (theory only)
     testbench = "cell"         # "cell", "synapse" or "array" (then array = "ROWSxCOLS")
-    write_waveforms = false    # waveforms.csv in every point directory
+    write_waveforms = false    # waveforms.raw in every point directory
 
     [set]                      # fixed overrides of the base card, "section.key" = value
     "schedule.n_updates" = 3

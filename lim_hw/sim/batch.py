@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -99,10 +100,13 @@ _REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
 
 def _wait(proc: subprocess.Popen, timeout_s: float, log_path: Path,
           progress: Callable[[float], None] | None) -> int:
-    """Wait for ngspice; with ``progress``, report the simulated time (s) it prints as it goes."""
-    if progress is None:
-        return proc.wait(timeout=timeout_s)
-    deadline = time.monotonic() + timeout_s
+    """Wait for ngspice; with ``progress``, report the simulated time (s) it prints as it goes.
+
+    The main thread blocks in ``proc.wait()`` and so returns the moment ngspice exits
+    (``wait(timeout=...)`` polls with sleeps of up to 50 ms); a watchdog thread
+    reports progress every 0.2 s and kills the process group at the deadline, which
+    is then raised as :class:`subprocess.TimeoutExpired`.
+    """
     offset = 0
 
     def report() -> None:
@@ -116,16 +120,33 @@ def _wait(proc: subprocess.Popen, timeout_s: float, log_path: Path,
             with contextlib.suppress(ValueError):
                 progress(float(found[-1]))
 
-    while True:
-        try:
-            code = proc.wait(timeout=min(0.2, max(deadline - time.monotonic(), 0.0)))
-        except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + timeout_s
+    exited, timed_out = threading.Event(), threading.Event()
+
+    def watchdog() -> None:
+        while True:
+            left = deadline - time.monotonic()
+            if exited.wait(min(0.2, left) if progress is not None else max(left, 0.0)):
+                return
             if time.monotonic() >= deadline:
-                raise
-            report()
-            continue
+                timed_out.set()
+                _kill_group(proc)
+                return
+            if progress is not None:
+                report()
+
+    watcher = threading.Thread(target=watchdog, name="lim-hw-ngspice-watchdog", daemon=True)
+    watcher.start()
+    try:
+        code = proc.wait()
+    finally:
+        exited.set()
+        watcher.join()
+    if timed_out.is_set():
+        raise subprocess.TimeoutExpired(proc.args, timeout_s)
+    if progress is not None:
         report()  # the last values, also for runs shorter than one poll
-        return code
+    return code
 
 
 def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,

@@ -14,8 +14,10 @@ from lim_hw.netlist.blocks import block_columns
 from lim_hw.sim import SimulationTimeoutError
 from lim_hw.sim.rawfile import read_raw
 
-#: Independent ngspice runs choose their own time steps; measured agreement was 5e-10.
-REL_TOL = 1e-6
+#: Independent ngspice runs choose their own time steps. Tunnelling and transitions agree
+#: to ~5e-10; drawn/net energy integrate the driver's RC edges on each run's own grid
+#: (3e-5 measured in tests/test_sweep_arrays.py), hence the looser tolerance there.
+REL_TOL = {"N_sim": 1e-8, "E_tunnel_J": 1e-8, "E_supply_J": 1e-4, "E_net_J": 1e-4}
 
 
 def _card(block_synapses: int, **sim) -> Card:
@@ -45,8 +47,8 @@ def test_blocks_reproduce_the_whole_array_energies(runs):
     a, b = whole.updates, split.updates
     assert (a["n_cells_programmed"] == b["n_cells_programmed"]).all()
     assert (b["n_cells_programmed"] == 8).all()  # one half of every synapse pulsed per update
-    for col in ("N_sim", "E_supply_J", "E_net_J", "E_tunnel_J"):
-        np.testing.assert_allclose(b[col], a[col], rtol=REL_TOL, err_msg=col)
+    for col, rtol in REL_TOL.items():
+        np.testing.assert_allclose(b[col], a[col], rtol=rtol, err_msg=col)
 
 
 def test_block_outputs_name_every_block_and_keep_the_whole_netlist(runs):

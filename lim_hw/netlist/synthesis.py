@@ -8,7 +8,7 @@ is driven from 0 to ``-V_p``) raises the oxide voltage by ``kappa V_p``
 (kappa = C_c/C_T), which multiplies the FN current. Between edges the
 floating gate follows the exact closed form of theory.md s.5 restarted from the
 current state; during slow (ramped) edges the ODE is integrated numerically.
-``V_p`` is found by root finding (brentq) on the charge moved, so the predicted
+``V_p`` is found by root finding (Brent's method, :mod:`.rootfind`) on the charge moved, so the predicted
 step is exact within the model; ngspice then checks it.
 
 Sign conventions: ``V_ox = V(tun) - V(fg)``; transitions remove electrons from
@@ -27,6 +27,7 @@ from ..device.card import Card
 from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
 from ..errors import InputError
 from ..theory.table import bound_table
+from .rootfind import brent_root
 
 #: Largest control-gate pulse amplitude the synthesis will use (V).
 V_P_MAX_V = 20.0
@@ -137,10 +138,9 @@ def apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float) -> P
 
 
 def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: float) -> float:
-    """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (brentq, xtol 1e-12 V)."""
+    """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (Brent, xtol 1e-12 V)."""
     if N_target <= 0:
         return 0.0
-    from scipy.optimize import brentq  # imported here, off the start-up path of runs without updates
 
     def f(V_p: float) -> float:
         return apply_pulse(model, card, V_start_V, V_p).N_net - N_target
@@ -149,7 +149,7 @@ def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: fl
         raise InputError(
             f"target of {N_target:.3g} transitions per update needs a control-gate pulse above "
             f"{V_P_MAX_V:g} V at V_ox = {V_start_V:.4g} V; lower R_max_per_s or eps0, or lengthen pulse_width_s")
-    return float(brentq(f, 0.0, V_P_MAX_V, xtol=1e-12, rtol=1e-14, maxiter=200))
+    return brent_root(f, 0.0, V_P_MAX_V, xtol=1e-12, rtol=1e-14, maxiter=200)
 
 
 SYNTHESIS_COLUMNS = ("n", "t_s", "eps", "grad", "R_target_per_s", "E0_J", "dE_J", "feasible",

@@ -3,18 +3,19 @@
 For each reference card: the netlist is generated once (`lim-hw netlist`, with the
 same .save list the flow records), then bare `ngspice -b -r out.raw` and the full
 `lim-hw simulate` (a fresh process: Python start-up, synthesis, ngspice, raw parsing,
-energy accounting, CSV/JSON/PNG/HTML) are each timed REPEATS times; medians and their
+energy accounting, CSV/JSON/PNG/HTML) are each timed 5 times, interleaved; medians and their
 ratio are reported, with the flow's own stage timings (summary.json timing_s).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from common import LIM_HW, median_runs
+from common import LIM_HW, median_runs, timed_run
 
 CARDS = {
     # name: (card TOML text, extra flags)
@@ -29,7 +30,7 @@ CARDS = {
 FLOOR = [sys.executable, "-c", "import lim_hw.cli.simulate_cmd"]
 
 
-def run(repeats: int = 3) -> list[dict]:
+def run(repeats: int = 5) -> list[dict]:
     floor, _, _ = median_runs(FLOOR, repeats)
     rows = [{"case": "floor", "floor_s": floor}]
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -39,9 +40,13 @@ def run(repeats: int = 3) -> list[dict]:
             card.write_text(toml or "[schedule]\nn_updates = 20\n")
             deck = tmp / "deck.cir"
             median_runs(LIM_HW + ["netlist", str(card), "-o", str(deck), "--absolute-include"] + flags, 1)
-            bare, bare_mb, _ = median_runs(["ngspice", "-b", "-r", str(tmp / "out.raw"), str(deck)], repeats)
-            flow, flow_mb, _ = median_runs(LIM_HW + ["simulate", str(card), "-o", str(tmp / "out"),
-                                                     "--quiet"] + flags, repeats)
+            bare_runs, flow_runs = [], []
+            for _ in range(repeats):  # interleaved, so drift in the machine's speed hits both alike
+                bare_runs.append(timed_run(["ngspice", "-b", "-r", str(tmp / "out.raw"), str(deck)]))
+                flow_runs.append(timed_run(LIM_HW + ["simulate", str(card), "-o", str(tmp / "out"), "--quiet"]
+                                           + flags))
+            bare, bare_mb = statistics.median(w for w, _ in bare_runs), max(m for _, m in bare_runs)
+            flow, flow_mb = statistics.median(w for w, _ in flow_runs), max(m for _, m in flow_runs)
             stages = json.loads((tmp / "out" / "summary.json").read_text())["timing_s"]
             rows.append({"case": name, "bare_ngspice_s": bare, "lim_hw_simulate_s": flow,
                          "ratio": flow / bare, "stages": stages, "flow_peak_MB": flow_mb,

@@ -17,7 +17,7 @@ from common import ROOT, machine
 
 BENCHES = [
     ("1. Flow overhead: `lim-hw simulate` vs bare `ngspice -b`", "flow_overhead.py",
-     "Medians of 3 runs of each, same generated netlist. Target: at most 1.15x for simulations of "
+     "Medians of 5 interleaved runs of each, same generated netlist. Target: at most 1.15x for simulations of "
      "about 1 s or more. The stage columns come from the flow's own `timing_s` (summary.json); "
      "'rest' is Python start-up, imports and the HTML report."),
     ("2. Array scaling (ngspice, 100 updates)", "array_scaling.py",

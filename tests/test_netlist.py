@@ -15,9 +15,10 @@ from lim_hw.device.floating_gate import decay_voltage_after_V, fg_dVdt_V_per_s
 from lim_hw.errors import InputError, NetlistInjectionError
 from lim_hw.netlist import generate, render, synthesize
 from lim_hw.netlist.reference import NETLISTS_DIR, reference_texts
-from lim_hw.netlist.spec import Instance, VSource, cell_testbench
+from lim_hw.netlist.spec import VCVS, Instance, ISource, VSource, cell_testbench
 from lim_hw.netlist.spec import Testbench as Bench
 from lim_hw.netlist.validate import spice_name, spice_number, spice_path
+from lim_hw.sim import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,6 +128,35 @@ def test_render_refuses_injected_element_fields():
     evil_param = Instance("x2", "fndam_cell", ("cg", "tun", "fg2"), (("tox}\n.control", 1.0),))
     with pytest.raises(NetlistInjectionError):
         render(Bench(**{**tb.__dict__, "elements": tb.elements + (evil_param,)}))
+
+
+def test_render_checks_the_type_letter_and_nodes_of_driver_elements():
+    card = default_card()
+    tb = cell_testbench(card, synthesize(card))
+    step = (0.0, 1.0, 1.0, 1e-9, 1e-9, 1.0, 2.0)
+    for bad in (ISource("vx", "0", "drv_sum", step),            # would render as a voltage source
+                ISource("ix", "0", "n\n.control", step),
+                VCVS("rx", "a", "0", "drv_sum", "0"),
+                VCVS("ex", "a", "0", "drv_sum", "0 .endc")):
+        with pytest.raises(NetlistInjectionError):
+            render(Bench(**{**tb.__dict__, "elements": tb.elements + (bad,)}))
+
+
+def test_summing_driver_applies_every_synthesised_pulse():
+    """v(drv) = -V_p on each flat top and 0 between pulses (independent: the synthesis table).
+
+    The driver is one VCVS copying the sum of one current step per edge (1 ohm), so no
+    edge may be lost or doubled; checked mid-flat-top and mid-gap for all 20 updates.
+    """
+    card = default_card()
+    art = generate(card)
+    sim = simulate(art.deck(), ("v(drv)", "i(edrv)"))
+    prog, table = card.programming, art.table
+    t_top = table["t_s"].to_numpy() + prog.rise_s + prog.pulse_width_s / 2
+    t_gap = table["t_s"].to_numpy() + prog.period_s / 2
+    v_top = np.interp(t_top, sim.time_s, sim["v(drv)"])
+    np.testing.assert_allclose(v_top, -table["V_p_V"].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.interp(t_gap, sim.time_s, sim["v(drv)"]), 0.0, atol=1e-9)
 
 
 def test_card_string_where_number_expected_is_rejected():

@@ -20,10 +20,10 @@ def test_pyspice_round_trip_gives_identical_waveforms():
     circuit = to_pyspice(tb)
     text = str(circuit)
     assert "fndam_cell" in text and "PULSE(" in text
-    native = simulate(art.deck(), ("v(fg)", "i(vdrv_1)"))
-    bridged = simulate(pyspice_deck(circuit, tb), ("v(fg)", "i(vdrv_1)"))
+    native = simulate(art.deck(), ("v(fg)", "i(edrv)"))
+    bridged = simulate(pyspice_deck(circuit, tb), ("v(fg)", "i(edrv)"))
     grid = np.linspace(1.0, 1030.0, 2000)
-    for v in ("v(fg)", "i(vdrv_1)"):
+    for v in ("v(fg)", "i(edrv)"):
         a = np.interp(grid, native.time_s, native[v])
         b = np.interp(grid, bridged.time_s, bridged[v])
         assert np.max(np.abs(a - b)) <= 1e-9 * np.max(np.abs(a)) + 1e-30, v

@@ -2,7 +2,7 @@
 
 Each block's ``updates.csv`` holds per-programmed-cell means; the array's are
 the means weighted by each block's programmed cells. Supply energy adds up
-exactly because every block carries its own copy of the ideal driver chain and
+exactly because every block carries its own copy of the ideal pulse driver and
 row sources, which deliver only that block's currents
 (:mod:`lim_hw.netlist.blocks`).
 """

@@ -2,7 +2,7 @@
 
 In :func:`lim_hw.netlist.spec.array_testbench` every row's tunnelling line is
 held by an ideal DC source and every column's control gate is fed through its
-own ``R_drv`` from an ideal driver chain. A node held by ideal sources passes
+own ``R_drv`` from an ideal pulse driver. A node held by ideal sources passes
 no signal, so the columns are electrically independent: a ``rows x cols``
 array is exactly ``cols / k`` arrays of ``rows x k`` (built with
 ``array_testbench(..., col_offset=c0)``, which keeps the global cell names).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InputError
-from .spec import Instance, Resistor, Testbench, VSource
+from .spec import VCVS, Instance, Resistor, Testbench, VSource
 
 #: Default largest block (synapses = rows x columns) simulated in one ngspice run.
 DEFAULT_BLOCK_SYNAPSES = 64
@@ -48,11 +48,12 @@ def column_blocks(cols: int, block_cols: int) -> list[tuple[int, int]]:
 def check_columns_independent(tb: Testbench) -> None:
     """InputError unless no circuit path joins cells of different columns.
 
-    Nodes tied to ground through ideal voltage sources only are fixed and cut
-    the graph; resistors and subcircuit instances join their nodes.
+    Nodes tied to ground through ideal voltage sources (independent or VCVS) are
+    fixed and cut the graph; resistors and subcircuit instances join their nodes;
+    current sources carry a fixed current and join nothing.
     """
     held = {"0"}
-    sources = [e for e in tb.elements if isinstance(e, VSource)]
+    sources = [e for e in tb.elements if isinstance(e, (VSource, VCVS))]  # ideal voltage sources
     grew = True
     while grew:
         grew = False
@@ -80,7 +81,7 @@ def check_columns_independent(tb: Testbench) -> None:
             join((e.a, e.b))
         elif isinstance(e, Instance):
             join(e.nodes)
-        elif isinstance(e, VSource):
+        elif isinstance(e, (VSource, VCVS)):
             join((e.n_plus, e.n_minus))  # a source between two free nodes couples them
     column_of: dict[str, int] = {}
     for e in tb.elements:

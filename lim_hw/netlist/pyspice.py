@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .render import LIBRARY_FILE, render
-from .spec import Instance, Resistor, Testbench, VSource
+from .spec import VCVS, Instance, ISource, Resistor, Testbench, VSource
 from .validate import spice_name, spice_node, spice_path
 
 
@@ -38,6 +38,14 @@ def to_pyspice(tb: Testbench, library: Path | str = LIBRARY_FILE):
                                                      values=[(float(t), float(v)) for t, v in e.pwl])
             else:
                 circuit.V(name, plus, minus, float(e.dc_V))
+        elif isinstance(e, ISource):
+            i1, i2, td, tr, tf, pw, per = (float(x) for x in e.pulse)
+            circuit.PulseCurrentSource(spice_name(e.name, "current source name")[1:], spice_node(e.n_plus),
+                                       spice_node(e.n_minus), initial_value=i1, pulsed_value=i2, delay_time=td,
+                                       rise_time=tr, fall_time=tf, pulse_width=pw, period=per)
+        elif isinstance(e, VCVS):
+            circuit.VCVS(spice_name(e.name, "VCVS name")[1:], spice_node(e.n_plus), spice_node(e.n_minus),
+                         spice_node(e.c_plus), spice_node(e.c_minus), voltage_gain=float(e.gain))
         elif isinstance(e, Resistor):
             circuit.R(spice_name(e.name, "resistor name")[1:], spice_node(e.a), spice_node(e.b), float(e.ohm))
         elif isinstance(e, Instance):

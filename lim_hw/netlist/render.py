@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .spec import Instance, Resistor, Testbench, VSource
+from .spec import VCVS, Instance, ISource, Resistor, Testbench, VSource
+from ..errors import NetlistInjectionError
 from .validate import spice_name, spice_node, spice_number, spice_path, spice_title
 
 #: The circuit library shipped with lim-hw (``circuits/`` at the repository top level).
@@ -19,7 +20,20 @@ CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 LIBRARY_FILE = CIRCUITS_DIR / "lim_hw.lib"
 
 
-def _element(e: VSource | Resistor | Instance) -> str:
+def _typed_name(name: str, letter: str, what: str) -> str:
+    """A validated element name that starts with its SPICE type letter (else it would be another element)."""
+    if not isinstance(name, str) or not name.startswith(letter):
+        raise NetlistInjectionError(f"invalid {what} {name!r} for a netlist: it must start with {letter!r}")
+    return spice_name(name, what)
+
+
+def _element(e: VSource | ISource | VCVS | Resistor | Instance) -> str:
+    if isinstance(e, ISource):
+        return (f"{_typed_name(e.name, 'i', 'current source name')} {spice_node(e.n_plus)} {spice_node(e.n_minus)} "
+                f"pulse({' '.join(spice_number(x, 'pulse parameter') for x in e.pulse)})")
+    if isinstance(e, VCVS):
+        nodes = " ".join(spice_node(n) for n in (e.n_plus, e.n_minus, e.c_plus, e.c_minus))
+        return f"{_typed_name(e.name, 'e', 'VCVS name')} {nodes} {spice_number(e.gain, 'VCVS gain')}"
     if isinstance(e, VSource):
         name = spice_name(e.name, "source name")
         nodes = f"{spice_node(e.n_plus)} {spice_node(e.n_minus)}"

@@ -36,6 +36,31 @@ class VSource:
 
 
 @dataclass(frozen=True)
+class ISource:
+    """Independent current source with one ngspice ``PULSE`` ``(I1, I2, TD, TR, TF, PW, PER)`` (A, s).
+
+    Positive current flows from ``n_plus`` through the source into ``n_minus``.
+    """
+
+    name: str
+    n_plus: str
+    n_minus: str
+    pulse: tuple[float, float, float, float, float, float, float]
+
+
+@dataclass(frozen=True)
+class VCVS:
+    """Voltage-controlled voltage source ``e<name> n+ n- c+ c- gain``: V(n+, n-) = gain V(c+, c-)."""
+
+    name: str
+    n_plus: str
+    n_minus: str
+    c_plus: str
+    c_minus: str
+    gain: float = 1.0
+
+
+@dataclass(frozen=True)
 class Supply:
     """A port through which energy enters the circuit: its voltage and branch-current vectors.
 
@@ -87,7 +112,7 @@ class Testbench:
 
     title: str
     kind: str
-    elements: tuple[VSource | Resistor | Instance, ...]
+    elements: tuple[VSource | ISource | VCVS | Resistor | Instance, ...]
     ic_V: tuple[tuple[str, float], ...]
     options: tuple[tuple[str, float | str], ...]
     tstep_s: float
@@ -132,35 +157,44 @@ def _tran(card: Card) -> tuple[float, float, float]:
     return step, stop, tmax
 
 
-def driver_chain(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
-                 ) -> tuple[list[VSource], Supply]:
-    """A control-gate driver: one step source per pulse edge, in series, from ``top`` to ground.
+def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
+                 ) -> tuple[list, Supply]:
+    """A control-gate driver: an ideal voltage source whose value is the sum of one step per pulse edge.
 
-    One source per edge (rather than one long PWL) because ngspice finds the
-    next breakpoint of a PWL or PULSE source by chaining from the previous one,
-    and a missed match silently skips or smears later edges; a one-shot step
-    registers its edge from its own delay. The supply seen by energy
-    accounting is the whole chain: ``v(top)`` and the common branch current.
+    Each edge is a one-shot ``PULSE`` current source (ngspice registers its edge from
+    its own delay, so none is skipped, unlike the chained breakpoints of one long PWL
+    or PULSE source) into a 1 ohm summing resistor at node ``<top>_sum``; a VCVS of
+    gain 1 copies that voltage to ``top``. Current sources add no unknowns to the
+    circuit matrix, so a run with many updates stays cheap (a series chain of voltage
+    sources added a node and a branch per edge: ngspice time grew with edges x time
+    points). The supply seen by energy accounting is the VCVS: ``v(top)`` and its
+    branch current; the summing network is an internal signal generator that the
+    load never sees. With no pulses the driver is a 0 V source ``prefix``.
     """
     pulses = edge_list(card, table, half)
     if not pulses:
         src = VSource(prefix, top, "0", dc_V=0.0)
         return [src], Supply(prefix, f"v({top})", f"i({prefix})")
-    sources = []
-    for k, pulse in enumerate(pulses):
-        a = top if k == 0 else f"{top}_{k}"
-        b = "0" if k == len(pulses) - 1 else f"{top}_{k + 1}"
-        sources.append(VSource(f"{prefix}_{k + 1}", a, b, pulse=pulse))
-    return sources, Supply(prefix, f"v({top})", f"i({sources[0].name})")
+    base = prefix[1:] if prefix.startswith("v") else prefix
+    total = f"{top}_sum"
+    elements: list = [Resistor(f"r{base}_sum", total, "0", 1.0)]
+    elements += [ISource(f"i{base}_{k + 1}", "0", total, pulse=pulse) for k, pulse in enumerate(pulses)]
+    elements.append(VCVS(f"e{base}", top, "0", total, "0", 1.0))
+    return elements, Supply(f"e{base}", f"v({top})", f"i(e{base})")
+
+
+def driver_ic_nodes(elements: Sequence) -> tuple[str, ...]:
+    """Internal driver nodes that need an ``.ic`` (the summing nodes of :func:`pulse_driver`)."""
+    return tuple(e.c_plus for e in elements if isinstance(e, VCVS))
 
 
 def _drivers(card: Card, table: pd.DataFrame, suffix: str) -> tuple[list, list[Supply], dict[str, str]]:
-    """Control-gate drivers (pulse chain + output resistance) for the + and - halves."""
+    """Control-gate drivers (pulse driver + output resistance) for the + and - halves."""
     elements: list = []
     supplies: list[Supply] = []
     nodes: dict[str, str] = {}
     for half in ("p", "m"):
-        chain, supply = driver_chain(card, table, half, f"drv{half}{suffix}", f"vdrv{half}{suffix}")
+        chain, supply = pulse_driver(card, table, half, f"drv{half}{suffix}", f"vdrv{half}{suffix}")
         elements += chain + [Resistor(f"rdrv{half}{suffix}", f"drv{half}{suffix}", f"cg{half}{suffix}",
                                       card.programming.R_drv_ohm)]
         supplies.append(supply)
@@ -171,7 +205,7 @@ def _drivers(card: Card, table: pd.DataFrame, suffix: str) -> tuple[list, list[S
 def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate."""
     dev = card.device
-    chain, drv = driver_chain(card, table, "p", "drv", "vdrv")
+    chain, drv = pulse_driver(card, table, "p", "drv", "vdrv")
     tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
     elements = (tun, *chain, Resistor("rdrv", "drv", "cg", card.programming.R_drv_ohm),
                 Instance("x1", "fndam_cell", ("cg", "tun", "fg"), device_params(dev)))
@@ -180,8 +214,8 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     supplies = (Supply("vtun", "v(tun)", "i(vtun)"), drv)
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
     return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
-                     _ics(dev, ("fg",), ("tun",), ("drv", "cg")), _options(card), step, stop, tmax,
-                     saves, supplies=supplies, probes=(probe,))
+                     _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
+                     step, stop, tmax, saves, supplies=supplies, probes=(probe,))
 
 
 def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
@@ -199,8 +233,8 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     saves = _unique(("v(fgp)", "v(fgm)", "v(w)") + tuple(p.current for p in probes)
                     + _supply_vectors(supplies))
     return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
-                     _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm")), _options(card),
-                     step, stop, tmax, saves, supplies=supplies, probes=probes)
+                     _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
+                     _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes)
 
 
 def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
@@ -209,7 +243,7 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     """rows x cols differential synapses sharing row tunnelling lines and column program lines.
 
     ``mismatch[(r, c, half)]`` may override ``tox_m``/``area_m2`` of one cell.
-    Row r has tunnelling source ``vtun<r>``; the driver chains ``vdrvp``/``vdrvm``
+    Row r has tunnelling source ``vtun<r>``; the pulse drivers ``edrvp``/``edrvm``
     feed column c through ``rdrvp<c>``/``rdrvm<c>``; cell (r, c, half) is instance ``xr<r>c<c><half>`` with floating
     gate ``fg<half>_<r>_<c>``. ``col_offset`` numbers columns of a block of a
     larger array so that blocks keep their global names.
@@ -227,15 +261,14 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
         elements.append(VSource(f"vtun{r}", f"tun{r}", "0", dc_V=dev.V_tun_V))
         supplies.append(Supply(f"vtun{r}", f"v(tun{r})", f"i(vtun{r})"))
         ics.append((f"tun{r}", dev.V_tun_V))
-    # Every column gets the same pulses, so one ideal driver chain per half feeds all
+    # Every column gets the same pulses, so one ideal pulse driver per half feeds all
     # columns, each through its own output resistance: electrically identical to a
-    # driver per column, with cols times fewer sources (ngspice time grew faster than
-    # linearly with the number of chained step sources).
+    # driver per column, with cols times fewer sources.
     for half in ("p", "m"):
-        chain, supply = driver_chain(card, table, half, f"drv{half}", f"vdrv{half}")
+        chain, supply = pulse_driver(card, table, half, f"drv{half}", f"vdrv{half}")
         elements += chain
         supplies.append(supply)
-        ics.append((f"drv{half}", 0.0))
+        ics += [(f"drv{half}", 0.0)] + [(n, 0.0) for n in driver_ic_nodes(chain)]
     for c in range(col_offset, col_offset + cols):
         for half in ("p", "m"):
             elements.append(Resistor(f"rdrv{half}{c}", f"drv{half}", f"cg{half}{c}", card.programming.R_drv_ohm))

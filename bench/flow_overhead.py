@@ -23,8 +23,9 @@ CARDS = {
     "cell, 400 updates": ("[schedule]\nn_updates = 400\n", []),
     "retention 1e6 s": ("[schedule]\nn_updates = 0\n[simulation]\nduration_s = 1e6\n", []),
     "array 4x4, 100 updates": ("[schedule]\nn_updates = 100\n", ["--array", "4x4"]),
-    # period 5 s keeps the run (5000 s) short enough for 1 ns edges in double-precision time
+    # periods of 5 s and 2 s keep the runs (~5000 s) short enough for 1 ns edges in double precision
     "cell, 800 updates": ("[schedule]\nn_updates = 800\n[programming]\nperiod_s = 5.0\n", []),
+    "cell, 2000 updates": ("[schedule]\nn_updates = 2000\n[programming]\nperiod_s = 2.0\n", []),
 }
 #: What every `lim-hw simulate` pays before it can start ngspice: the interpreter and imports.
 FLOOR = [sys.executable, "-c", "import lim_hw.cli.simulate_cmd"]

@@ -15,7 +15,7 @@ from lim_hw.device.floating_gate import decay_voltage_after_V, fg_dVdt_V_per_s
 from lim_hw.errors import InputError, NetlistInjectionError
 from lim_hw.netlist import generate, render, synthesize
 from lim_hw.netlist.reference import NETLISTS_DIR, reference_texts
-from lim_hw.netlist.spec import VCVS, Instance, ISource, VSource, cell_testbench
+from lim_hw.netlist.spec import VCVS, Instance, ISource, Resistor, VSource, cell_testbench
 from lim_hw.netlist.spec import Testbench as Bench
 from lim_hw.netlist.validate import spice_name, spice_number, spice_path
 from lim_hw.sim import simulate
@@ -137,7 +137,10 @@ def test_render_checks_the_type_letter_and_nodes_of_driver_elements():
     for bad in (ISource("vx", "0", "drv_sum", step),            # would render as a voltage source
                 ISource("ix", "0", "n\n.control", step),
                 VCVS("rx", "a", "0", "drv_sum", "0"),
-                VCVS("ex", "a", "0", "drv_sum", "0 .endc")):
+                VCVS("ex", "a", "0", "drv_sum", "0 .endc"),
+                VSource("rx", "a", "0"),                           # every element keeps its type letter
+                Resistor("vx", "a", "0", 1.0),
+                Instance("r2", "fndam_cell", ("cg", "tun", "fg2"))):
         with pytest.raises(NetlistInjectionError):
             render(Bench(**{**tb.__dict__, "elements": tb.elements + (bad,)}))
 

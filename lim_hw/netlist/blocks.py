@@ -12,8 +12,8 @@ connected components of the circuit once ideal-source-held nodes are cut).
 Why split at all: ngspice evaluates every FN junction's B-source expression
 tree at every Newton iteration, and once the trees of all cells no longer fit
 in the processor cache (between 128 and 512 cells here) the time per cell
-doubles; blocks of at most :data:`DEFAULT_BLOCK_SYNAPSES` synapses keep the
-time linear in the number of cells (docs/benchmarks.md).
+doubles; blocks of at most ``[simulation] array_block_synapses`` synapses (64 in
+the default card) keep the time linear in the number of cells (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import re
 from ..errors import InputError
 from .spec import VCVS, Instance, Resistor, Testbench, VSource
 
-#: Default largest block (synapses = rows x columns) simulated in one ngspice run.
-DEFAULT_BLOCK_SYNAPSES = 64
 _CELL_RE = re.compile(r"xr(\d+)c(\d+)[pm]$")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .render import LIBRARY_FILE, render
 from .spec import VCVS, Instance, ISource, Resistor, Testbench, VSource
-from .validate import spice_name, spice_node, spice_path
+from .validate import spice_element_name, spice_name, spice_node, spice_path
 
 
 def to_pyspice(tb: Testbench, library: Path | str = LIBRARY_FILE):
@@ -27,7 +27,7 @@ def to_pyspice(tb: Testbench, library: Path | str = LIBRARY_FILE):
     circuit.include(str(library))
     for e in tb.elements:
         if isinstance(e, VSource):
-            name = spice_name(e.name, "source name")[1:]
+            name = spice_element_name(e.name, "v", "source name")[1:]
             plus, minus = spice_node(e.n_plus), spice_node(e.n_minus)
             if e.pulse is not None:
                 v1, v2, td, tr, tf, pw, per = (float(x) for x in e.pulse)
@@ -40,17 +40,17 @@ def to_pyspice(tb: Testbench, library: Path | str = LIBRARY_FILE):
                 circuit.V(name, plus, minus, float(e.dc_V))
         elif isinstance(e, ISource):
             i1, i2, td, tr, tf, pw, per = (float(x) for x in e.pulse)
-            circuit.PulseCurrentSource(spice_name(e.name, "current source name")[1:], spice_node(e.n_plus),
+            circuit.PulseCurrentSource(spice_element_name(e.name, "i", "current source name")[1:], spice_node(e.n_plus),
                                        spice_node(e.n_minus), initial_value=i1, pulsed_value=i2, delay_time=td,
                                        rise_time=tr, fall_time=tf, pulse_width=pw, period=per)
         elif isinstance(e, VCVS):
-            circuit.VCVS(spice_name(e.name, "VCVS name")[1:], spice_node(e.n_plus), spice_node(e.n_minus),
+            circuit.VCVS(spice_element_name(e.name, "e", "VCVS name")[1:], spice_node(e.n_plus), spice_node(e.n_minus),
                          spice_node(e.c_plus), spice_node(e.c_minus), voltage_gain=float(e.gain))
         elif isinstance(e, Resistor):
-            circuit.R(spice_name(e.name, "resistor name")[1:], spice_node(e.a), spice_node(e.b), float(e.ohm))
+            circuit.R(spice_element_name(e.name, "r", "resistor name")[1:], spice_node(e.a), spice_node(e.b), float(e.ohm))
         elif isinstance(e, Instance):
             params = {spice_name(k, "parameter"): float(v) for k, v in e.params}
-            circuit.X(spice_name(e.name, "instance name")[1:], spice_name(e.subckt, "subcircuit"),
+            circuit.X(spice_element_name(e.name, "x", "instance name")[1:], spice_name(e.subckt, "subcircuit"),
                       *(spice_node(n) for n in e.nodes), **params)
         else:  # pragma: no cover - the spec has no other element types
             raise TypeError(f"cannot convert {type(e).__name__}")

@@ -12,30 +12,22 @@ import os
 from pathlib import Path
 
 from .spec import VCVS, Instance, ISource, Resistor, Testbench, VSource
-from ..errors import NetlistInjectionError
-from .validate import spice_name, spice_node, spice_number, spice_path, spice_title
+from .validate import spice_element_name, spice_name, spice_node, spice_number, spice_path, spice_title
 
 #: The circuit library shipped with lim-hw (``circuits/`` at the repository top level).
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 LIBRARY_FILE = CIRCUITS_DIR / "lim_hw.lib"
 
 
-def _typed_name(name: str, letter: str, what: str) -> str:
-    """A validated element name that starts with its SPICE type letter (else it would be another element)."""
-    if not isinstance(name, str) or not name.startswith(letter):
-        raise NetlistInjectionError(f"invalid {what} {name!r} for a netlist: it must start with {letter!r}")
-    return spice_name(name, what)
-
-
 def _element(e: VSource | ISource | VCVS | Resistor | Instance) -> str:
     if isinstance(e, ISource):
-        return (f"{_typed_name(e.name, 'i', 'current source name')} {spice_node(e.n_plus)} {spice_node(e.n_minus)} "
+        return (f"{spice_element_name(e.name, 'i', 'current source name')} {spice_node(e.n_plus)} {spice_node(e.n_minus)} "
                 f"pulse({' '.join(spice_number(x, 'pulse parameter') for x in e.pulse)})")
     if isinstance(e, VCVS):
         nodes = " ".join(spice_node(n) for n in (e.n_plus, e.n_minus, e.c_plus, e.c_minus))
-        return f"{_typed_name(e.name, 'e', 'VCVS name')} {nodes} {spice_number(e.gain, 'VCVS gain')}"
+        return f"{spice_element_name(e.name, 'e', 'VCVS name')} {nodes} {spice_number(e.gain, 'VCVS gain')}"
     if isinstance(e, VSource):
-        name = spice_name(e.name, "source name")
+        name = spice_element_name(e.name, "v", "source name")
         nodes = f"{spice_node(e.n_plus)} {spice_node(e.n_minus)}"
         if e.pulse is not None:
             return f"{name} {nodes} pulse({' '.join(spice_number(x, 'pulse parameter') for x in e.pulse)})"
@@ -44,12 +36,13 @@ def _element(e: VSource | ISource | VCVS | Resistor | Instance) -> str:
         pairs = " ".join(f"{spice_number(t, 'PWL time')} {spice_number(v, 'PWL voltage')}" for t, v in e.pwl)
         return f"{name} {nodes} pwl({pairs})"
     if isinstance(e, Resistor):
-        return (f"{spice_name(e.name, 'resistor name')} {spice_node(e.a)} {spice_node(e.b)} "
+        return (f"{spice_element_name(e.name, 'r', 'resistor name')} {spice_node(e.a)} {spice_node(e.b)} "
                 f"{spice_number(e.ohm, 'resistance')}")
     if isinstance(e, Instance):
         nodes = " ".join(spice_node(n) for n in e.nodes)
         params = " ".join(f"{spice_name(k, 'parameter')}={spice_number(v, k)}" for k, v in e.params)
-        return f"{spice_name(e.name, 'instance name')} {nodes} {spice_name(e.subckt, 'subcircuit')} {params}".rstrip()
+        name = spice_element_name(e.name, "x", "instance name")
+        return f"{name} {nodes} {spice_name(e.subckt, 'subcircuit')} {params}".rstrip()
     raise TypeError(f"cannot render {type(e).__name__}")
 
 

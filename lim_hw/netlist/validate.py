@@ -28,6 +28,17 @@ def spice_name(value: Any, what: str = "name") -> str:
     return value
 
 
+def spice_element_name(value: Any, letter: str, what: str) -> str:
+    """A :func:`spice_name` that starts with its SPICE element letter (``v``, ``i``, ``e``, ``r``, ``x``).
+
+    The first letter is the element type to ngspice (and PySpice adds it itself),
+    so a name with another letter would render as a different element.
+    """
+    if not isinstance(value, str) or not value.startswith(letter):
+        raise NetlistInjectionError(f"invalid {what} {value!r} for a netlist: it must start with {letter!r}")
+    return spice_name(value, what)
+
+
 def spice_node(value: Any) -> str:
     """Validate a node name: ``0`` (ground) or a :func:`spice_name`."""
     return "0" if value == "0" else spice_name(value, "node")

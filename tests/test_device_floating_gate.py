@@ -215,3 +215,16 @@ def test_bad_input_raises():
         device_from_k(1e13, 300.0)
     with pytest.raises(InputError):
         decay_voltage_after_V(np.nan, 1.0, **REF)
+
+
+def test_scalar_decay_drop_equals_the_array_path():
+    """decay_drop_from_k_V's math path for scalars gives the numpy path's numbers, bit for bit."""
+    from lim_hw.device.floating_gate import decay_drop_from_k_V
+
+    rng = np.random.default_rng(3)
+    V = np.concatenate([rng.uniform(-1.0, 12.0, 2000), [0.0, 5.0]])
+    dt = np.concatenate([10 ** rng.uniform(-12, 7, 2000), [1.0, 0.0]])
+    k1, k2 = 2.422e13, 304.09
+    by_array = decay_drop_from_k_V(V, dt, k1, k2)
+    by_scalar = np.array([decay_drop_from_k_V(float(v), float(t), k1, k2) for v, t in zip(V, dt)])
+    np.testing.assert_array_equal(by_scalar, by_array)

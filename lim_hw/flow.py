@@ -7,6 +7,7 @@ everything succeeded, so a failed run leaves no partial results.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import sys
@@ -23,11 +24,10 @@ from tqdm import tqdm
 from .device.card import Card, card_to_dict, card_to_toml
 from .device.floating_gate import fn_closed_form_V
 from .energy.combine import combine_block_updates
-from .energy.updates import Waveforms, account_updates, summarize_updates
-from .flow_sim import BlockRun, simulate_blocks, simulate_resolving_edges
+from .energy.updates import Waveforms, summarize_updates
+from .flow_sim import BlockRun, simulate_blocks
 from .netlist.blocks import block_columns, check_columns_independent, column_blocks
-from .netlist.generate import NetlistArtifacts, check_simulable, generate
-from .netlist.render import render
+from .netlist.generate import NetlistArtifacts, check_simulable
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
@@ -35,6 +35,7 @@ from .provenance import csv_header_comment, versions
 from .report.names import vector_column
 from .sim import netlist_sha256
 from .sim.rawfile import write_raw
+from .tech import technology_for
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.raw", "synthesis.csv", "netlist.cir",
                 "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
@@ -70,6 +71,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     (SI-unit column names); ``write_waveforms=False`` writes neither.
     """
     engine = engine or card.simulation.engine
+    tech = technology_for(card)
+    tech.check(card, engine, kind, array)
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
@@ -78,9 +81,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
     clock = _Clock()
-    if artifacts is not None:
+    if artifacts is not None and tech.name == "ideal":
         check_simulable(artifacts.card)
-    art = artifacts if artifacts is not None else generate(card, kind, array)
+    art = artifacts if artifacts is not None else tech.generate(card, kind, array)
     block_cols = None
     if array is not None and artifacts is None:
         block_cols = block_columns(array[0], array[1], card.simulation.array_block_synapses)
@@ -95,15 +98,16 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     clock.lap("synthesis_netlist_s")
     preload.start()
     if block_cols is None:
-        tb, deck, wf, sim_info = _simulate_whole(card, art, engine, progress)
+        tb, deck, wf, sim_info, table = _simulate_whole(tech, card, art, engine, progress)
+        art = dataclasses.replace(art, table=table)
         clock.lap("simulate_s")
-        updates = account_updates(card, art.table, tb, wf)
+        updates = tech.account(card, art.table, tb, wf)
         block_runs: list[BlockRun] = []
     else:
         block_runs = _simulate_in_blocks(card, art, array, block_cols, engine, jobs, write_waveforms, progress)
         clock.lap("simulate_s")  # each block is accounted as it finishes (inside this lap)
         tb, wf = block_runs[0].testbench, block_runs[0].waveforms
-        deck = render(art.testbench)
+        deck = tech.deck(art)
         updates = combine_block_updates([r.updates for r in block_runs])
         sim_info = {"ngspice": block_runs[0].ngspice_version, "netlist_sha256": netlist_sha256(deck),
                     "simulation_wall_s": sum(r.sim_wall_s for r in block_runs),
@@ -121,7 +125,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
         summary["array_blocks"] = {"blocks": len(block_runs), "block_cols": block_cols,
                                    "array_block_synapses": card.simulation.array_block_synapses}
     if card.n_updates == 0:
-        summary.update(retention_check(card, wf, tb))
+        summary.update(retention_check(art.card, wf, tb))
+    if tech.name != "ideal":
+        summary["technology"] = {**tech.provenance(card), **sim_info.pop("technology", {})}
     summary["provenance"] = {
         **versions(), **sim_info, "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
@@ -139,9 +145,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
 
 
-def _simulate_whole(card: Card, art: NetlistArtifacts, engine: str, progress: bool
-                    ) -> tuple[Testbench, str, Waveforms, dict[str, Any]]:
-    """One ngspice run of the whole testbench, with a progress bar of simulated time."""
+def _simulate_whole(tech, card: Card, art: NetlistArtifacts, engine: str, progress: bool
+                    ) -> tuple[Testbench, str, Waveforms, dict[str, Any], pd.DataFrame]:
+    """One ngspice run of the whole testbench (the technology's), with a progress bar of simulated time."""
     tb = art.testbench
     with tqdm(total=tb.tstop_s, desc="  ngspice", unit="s sim", disable=not progress, file=sys.stderr,
               leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
@@ -149,10 +155,13 @@ def _simulate_whole(card: Card, art: NetlistArtifacts, engine: str, progress: bo
         def advance(t_s: float) -> None:
             sim_bar.update(max(min(t_s, tb.tstop_s) - sim_bar.n, 0.0))
 
-        sim, tb, deck = simulate_resolving_edges(card, art.table, tb, engine, advance if progress else None)
+        run = tech.simulate(card, art, engine, advance if progress else None)
+    sim, tb, deck = run.sim, run.testbench, run.deck
     info = {"ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
             "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size)}
-    return tb, deck, Waveforms(sim.time_s, sim.vectors), info
+    if run.iterations:
+        info["technology"] = {"closed_loop": list(run.iterations)}
+    return tb, deck, Waveforms(sim.time_s, sim.vectors), info, run.table
 
 
 def _simulate_in_blocks(card: Card, art: NetlistArtifacts, array: tuple[int, int], block_cols: int, engine: str,
@@ -224,7 +233,7 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
                 "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
             files.append(f"{stem}.csv")
     fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
-    d = card.device
+    d = art.card.device  # the device the technology simulated (sky130: extracted values)
     closed = None
     if card.n_updates == 0:
         closed = d.V_tun_V - fn_closed_form_V(wf.time_s, d.tox_m, d.area_m2, d.C_T_F, d.V0_V,

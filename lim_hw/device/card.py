@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from ..checks import checked_number
 from ..errors import InputError
+from ..tech.spec import TechnologySpec
 from ..tomlfile import read_toml
 from ..theory.schedules import ScheduleSpec
 
@@ -202,6 +203,7 @@ class Card:
     programming: ProgrammingSpec = field(default_factory=ProgrammingSpec)
     simulation: SimulationSpec = field(default_factory=SimulationSpec)
     name: str = "card"
+    technology: TechnologySpec = field(default_factory=TechnologySpec)
 
     @property
     def n_updates(self) -> int:
@@ -223,13 +225,18 @@ class Card:
         """
         d = card_to_dict(self)
         for sec, vals in sections.items():
-            if sec not in d:
+            if sec not in SECTIONS:
                 raise InputError(f"unknown card section [{sec}]; use one of {', '.join(SECTIONS)}")
-            d[sec] = {**d[sec], **dict(vals)}
+            d[sec] = {**d.get(sec, {}), **dict(vals)}
+        if d.get("technology", {}).get("pdk") == "sky130":  # values the ideal card had are not the user's
+            asked = dict(sections.get("device", {}))
+            d["device"] = {k: v for k, v in d["device"].items() if k not in DERIVED_BY_PDK or k in asked}
         return card_from_dict(d, name=self.name)
 
 
-SECTIONS = ("device", "schedule", "programming", "simulation")
+SECTIONS = ("device", "schedule", "programming", "simulation", "technology")
+#: [device] keys that a sky130 cell derives from its sizes and the model files (docs/pdk.md).
+DERIVED_BY_PDK = ("tox_m", "area_m2", "C_T_F", "C_c_F", "C_j_F")
 
 
 
@@ -254,6 +261,7 @@ def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | No
     for key in d:
         if key not in SECTIONS:
             raise InputError(f"unknown card section [{key}]; allowed sections: {', '.join(SECTIONS)}")
+    _check_derived(d)
     if defaults:
         base = _default_card_dict()
         for sec, vals in d.items():
@@ -266,6 +274,7 @@ def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | No
         programming=ProgrammingSpec.from_dict(d.get("programming", {})),
         simulation=SimulationSpec.from_dict(d.get("simulation", {})),
         name=name,
+        technology=TechnologySpec.from_dict(d.get("technology", {})),
     )
     card.stop_time_s  # validates duration for retention cards
     if card.n_updates > 0 and card.simulation.duration_s > 0:
@@ -276,6 +285,17 @@ def card_from_dict(d: Mapping[str, Any], name: str = "card", base_dir: Path | No
                 f"[simulation] duration_s = {card.simulation.duration_s:g} s ends before the last update "
                 f"finishes at {last_end:g} s; lengthen it or set it to 0 (automatic)")
     return card
+
+
+def _check_derived(d: Mapping[str, Any]) -> None:
+    """A sky130 card may not set what the sky130 cell derives (one error line naming the key)."""
+    tech, dev = d.get("technology", {}), d.get("device", {})
+    if isinstance(tech, Mapping) and tech.get("pdk") == "sky130" and isinstance(dev, Mapping):
+        given = [k for k in DERIVED_BY_PDK if k in dev]
+        if given:
+            raise InputError(f"[device] {', '.join(given)} of a sky130 card come from its [technology] sizes and the "
+                             "model files (oxide thickness from the model, capacitances extracted by ngspice); "
+                             "remove them and set W_*/L_* in [technology] instead")
 
 
 def _section_defaults(base: Mapping[str, Any], sec: str, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -318,12 +338,17 @@ def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:
     def plain(obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
-    return {
+    out = {
         "device": plain(card.device),
         "schedule": card.schedule.to_dict(),
         "programming": plain(card.programming),
         "simulation": plain(card.simulation),
     }
+    if not card.technology.is_default():  # ideal cards keep the four tables they always had
+        out["technology"] = card.technology.to_dict()
+        if card.technology.pdk == "sky130":
+            out["device"] = {k: v for k, v in out["device"].items() if k not in DERIVED_BY_PDK}
+    return out
 
 
 def card_to_toml(card: Card, header: str = "") -> str:

@@ -90,19 +90,26 @@ def missed_edges(card: Card, table: pd.DataFrame, time_s: np.ndarray) -> np.ndar
     return edges[nearest > card.programming.rise_s / 100.0]
 
 
-def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms) -> pd.DataFrame:
+def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms,
+                    windows: np.ndarray | None = None, t_mid: np.ndarray | None = None) -> pd.DataFrame:
     """Per-update energy table (columns :data:`UPDATE_COLUMNS`).
 
     Every integral over all windows is taken at once with
     :func:`~lim_hw.energy.integrate.windowed_integrals` (O(samples + windows) per
-    signal), so arrays with thousands of cells stay cheap to account.
+    signal), so arrays with thousands of cells stay cheap to account. ``windows``
+    (``(t_a, t_b)`` per update) and ``t_mid`` (where the effective barrier is read)
+    default to :func:`update_windows` and the middle of the flat top; a technology
+    whose pulses differ per update (sky130: pulse width) passes its own.
     """
     dev, prog = card.device, card.programming
     model = FGModel.from_card(card)
     kT = kT_J(dev.T_K)
-    windows = np.array(update_windows(card, table), dtype=float).reshape(-1, 2)
+    if windows is None:
+        windows = np.array(update_windows(card, table), dtype=float).reshape(-1, 2)
+    windows = np.asarray(windows, dtype=float).reshape(-1, 2)
     t_a, t_b = windows[:, 0], windows[:, 1]
-    t_mid = t_a + prog.rise_s + prog.pulse_width_s / 2
+    if t_mid is None:
+        t_mid = t_a + prog.rise_s + prog.pulse_width_s / 2
     halves = table["half"].to_numpy()
     n_upd = len(table)
     # per-cell quantities for every window, averaged over the cells programmed in that update

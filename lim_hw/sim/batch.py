@@ -203,3 +203,61 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
                            log=log)
     return EngineRun(time_s=plot.data[0], vectors=tuple(plot.data[1:]), log=log,
                      ngspice_version=version)
+
+
+def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir: Path | None = None,
+               defines: Sequence[str] = ()) -> tuple[list, str, str]:
+    """Run a complete deck that carries its own ``.control`` block; read the raw files it writes.
+
+    For multi-analysis scripts (several ``tran``/``ac`` runs with ``alter`` in between,
+    as the sky130 technology uses). The deck runs in a fresh temporary directory like
+    :func:`run`; ``raw_files`` are the plain file names its ``write`` commands use there.
+    ``defines`` are ngspice ``-D`` variables set before the deck is read (e.g.
+    ``ngbehavior=hsa``), never a ``.spiceinit``. Returns ``(plots, log, ngspice_version)``
+    with one :class:`lim_hw.sim.rawfile.RawPlot` per raw file; errors as :func:`run`.
+    """
+    exe = find_ngspice()
+    args = [exe, "-b"]
+    for d in defines:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(=[a-z0-9_.]+)?", d):
+            raise SimulationError(f"invalid ngspice define {d!r}")
+        args += ["-D", d]
+    for name in raw_files:
+        if not re.fullmatch(r"[a-z0-9_]+\.raw", name):
+            raise SimulationError(f"invalid raw file name {name!r}")
+    with tempfile.TemporaryDirectory(prefix="lim_hw_sim_", dir=workdir) as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / _DECK).write_text(deck if deck.endswith("\n") else deck + "\n", encoding="utf-8")
+        env = dict(os.environ, HOME=tmp_name)
+        with open(tmp / _LOG, "wb") as log_file:
+            try:
+                proc = subprocess.Popen([*args, _DECK], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as exc:
+                raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
+            try:
+                version = binary_version(exe)
+                returncode = _wait(proc, timeout_s, tmp / _LOG, None)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                log = _read_log(tmp / _LOG)
+                lines = [s for s in log.splitlines() if s.strip()]
+                last = lines[-1].strip() if lines else "(no output)"
+                raise SimulationTimeoutError(
+                    f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; last log line: "
+                    f"{last} -- hint: raise [simulation] timeout_s or run fewer updates", log=log, line=last) from None
+            except BaseException:
+                _kill_group(proc)
+                raise
+        log = _read_log(tmp / _LOG)
+        err = error_from_log(log, returncode)
+        if err is not None:
+            raise err
+        plots = []
+        for name in raw_files:
+            try:
+                plots.append(read_raw(tmp / name))
+            except RawFileError as exc:
+                exc.log = log
+                raise
+    return plots, log, version

@@ -1,0 +1,64 @@
+"""Technologies: what the flow asks of a circuit library (style.md: "give technologies one seam").
+
+A technology turns a validated card into synthesis tables, testbenches, ngspice runs and
+per-update energies; the flow, sweeps and regressions ask :func:`technology_for` and never
+branch on the PDK themselves. Two are built in (docs/pdk.md):
+
+- ``ideal`` (:mod:`lim_hw.tech.ideal`, the default and the reference): the behavioural
+  library in ``circuits/`` -- ideal pulse driver through ``R_drv_ohm``, FN junction,
+  ideal tunnelling source;
+- ``sky130`` (:mod:`lim_hw.tech.sky130`): the SkyWater sky130 primitive models -- thick-oxide
+  MOS tunnelling capacitor, MIM coupling capacitor, pfet readout, level shifter and 5 V
+  driver -- with the cell's C_T, kappa and C_j extracted by ngspice at the card's corner.
+
+Every technology provides (duck-typed, see :class:`lim_hw.tech.ideal.IdealTechnology`):
+``resolve(card)`` (the card with the device values the cell really has), ``check(card,
+engine, kind, array)`` (refuse what it cannot serve, one error line), ``generate(card,
+kind, array, table=None, mismatch=None, col_offset=0)`` (synthesis + testbench),
+``simulate(card, art, engine, progress)`` (ngspice, with retries or the closed loop),
+``account(card, table, tb, wf)`` (per-update energies), ``deck(art)`` (the netlist text),
+``provenance(card)`` and ``nominal_device(card)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .spec import CORNERS, PDKS, TechnologySpec
+
+__all__ = ["CORNERS", "PDKS", "TechnologySpec", "TechRun", "technology_for", "technology_named"]
+
+
+@dataclass(frozen=True)
+class TechRun:
+    """What a technology's ``simulate`` hands back: waveforms, the testbench and deck run, the table used.
+
+    ``table`` may differ from the one generated (the sky130 closed loop corrects pulse
+    widths); ``iterations`` records the loop (empty for the ideal technology).
+    """
+
+    sim: Any
+    testbench: Any
+    deck: str
+    table: pd.DataFrame
+    iterations: tuple = ()
+
+
+def technology_named(pdk: str):
+    """The technology object for a PDK name (``ideal`` or ``sky130``)."""
+    if pdk == "ideal":
+        from .ideal import IDEAL
+        return IDEAL
+    if pdk == "sky130":
+        from .sky130 import SKY130
+        return SKY130
+    from ..errors import InputError
+    raise InputError(f"[technology] pdk = {pdk!r} is not one of {', '.join(PDKS)}")
+
+
+def technology_for(card) -> Any:
+    """The technology of ``card`` (its ``[technology] pdk``)."""
+    return technology_named(card.technology.pdk)

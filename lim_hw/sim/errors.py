@@ -130,6 +130,32 @@ def _netlist_line(lines: list[str], k: int) -> str:
     return line
 
 
+_MODEL_LINE = re.compile(r"^\s*(m\S*)\s.*?\s(\S+__model)\s.*?\bl=\s*(\S+)\s+w=\s*(\S+)", _I)
+
+
+def model_bin_error(lines: list[str], log: str) -> NetlistError | None:
+    """ngspice's "could not find a valid modelname" (a W/L outside every bin of a binned model) as one line.
+
+    Names the instance, the model and the size (as ngspice got it, after ``.option scale``
+    the PDK's micrometres); the valid range is the model's lmin..lmax, wmin..wmax.
+    """
+    if not any("could not find a valid modelname" in s.lower() for s in lines):
+        return None
+    for s in lines:
+        m = _MODEL_LINE.search(s)
+        if m:
+            inst, model, l_, w_ = m.groups()
+            try:
+                size = f"W = {float(w_):.4g}, L = {float(l_):.4g} (netlist units, um for sky130)"
+            except ValueError:
+                size = f"W = {w_}, L = {l_}"
+            msg = (f"ngspice has no model bin for {model} at {size} in instance {inst} -- hint: choose W and L "
+                   "inside the model's lmin..lmax and wmin..wmax bins (sky130 g5v0d10v5: W 0.42..100 um, "
+                   "L 0.5..100 um)")
+            return NetlistError(msg, log=log, line=s.strip())
+    return None
+
+
 def error_from_log(log: str, returncode: int | None = 0) -> SimulationError | None:
     """The error an ngspice log (and exit status) shows, or ``None`` if the run looks fine.
 
@@ -142,6 +168,9 @@ def error_from_log(log: str, returncode: int | None = 0) -> SimulationError | No
     if fatal is None and not returncode:
         return None
 
+    binned = model_bin_error(lines, log)
+    if binned is not None:
+        return binned
     hit = _first(lines, _NETLIST)
     if hit is not None:
         line = _netlist_line(lines, hit[0])

@@ -45,6 +45,7 @@ class TechRun:
     deck: str
     table: pd.DataFrame
     iterations: tuple = ()
+    info: dict | None = None
 
 
 def technology_named(pdk: str):

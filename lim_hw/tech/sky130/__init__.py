@@ -203,7 +203,9 @@ class Sky130Technology:
             table = synthesize(eff, model, corrections)
             check_timing(eff, table)
             tb = self._rebuild(card, table, art.testbench)
-        return TechRun(sim, tb, deck, table, tuple(history))
+        info = {"windows": [list(w) for w in tb.windows], "read_windows": [list(w) for w in tb.read_windows],
+                "segments": len(tb.segments)}
+        return TechRun(sim, tb, deck, table, tuple(history), info)
 
     def _rebuild(self, card: Card, table: pd.DataFrame, like: Sky130Testbench) -> Sky130Testbench:
         kind = like.kind

@@ -78,7 +78,7 @@ def _from_pdk_root(root: str) -> PdkSource:
     version = "open_pdks (no SOURCES file)"
     if stamp.is_file():
         first = next((ln.strip() for ln in stamp.read_text(errors="replace").splitlines() if ln.strip()), "")
-        version = f"open_pdks {first[:80]}" if first else version
+        version = first[:80] if first else version
     return PdkSource("PDK_ROOT", lib.resolve(), version)
 
 

@@ -55,7 +55,7 @@ class FlowResult:
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, ideal_reference: bool = True) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
@@ -69,6 +69,10 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     binary raw format (no text formatting, so it costs ~10 ms where a CSV of the same
     run costs about half the simulation time); ``waveforms_csv`` adds ``waveforms.csv``
     (SI-unit column names); ``write_waveforms=False`` writes neither.
+
+    A card of another technology than ``ideal`` (e.g. sky130) also runs its ideal twin
+    (:func:`lim_hw.tech.compare.ideal_reference_card`) into ``ideal/`` and writes
+    ``compare.csv``/``compare.png`` and a report section (``ideal_reference=False``: not).
     """
     engine = engine or card.simulation.engine
     tech = technology_for(card)
@@ -128,7 +132,7 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     if card.n_updates == 0:
         summary.update(retention_check(art.card, wf, tb))
     if tech.name != "ideal":
-        summary["technology"] = {**tech.provenance(card), **sim_info.pop("technology", {})}
+        summary["technology"] = {**tech.provenance(card, tb), **sim_info.pop("technology", {})}
     summary["provenance"] = {
         **versions(), **sim_info, "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
@@ -138,9 +142,11 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     bar.set_postfix_str("report")
     summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too
     with atomic_directory(out_dir) as tmp:
+        sections = _ideal_reference(tech, art.card, tmp, kind, array, updates, summary) \
+            if tech.name != "ideal" and ideal_reference else []
         files = _write_outputs(tmp, card, art, deck, updates, summary, wf,
                                ("raw", "csv") if waveforms_csv else ("raw",) if write_waveforms else (),
-                               clock, block_runs)
+                               clock, block_runs, sections)
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
@@ -173,7 +179,8 @@ def _simulate_in_blocks(card: Card, art: NetlistArtifacts, array: tuple[int, int
     with tqdm(total=n_blocks, desc=f"  ngspice, {rows}x{block_cols} blocks", unit="block", disable=not progress,
               file=sys.stderr, leave=False) as block_bar:
         return simulate_blocks(card, art.table, rows, cols, block_cols, engine, jobs=jobs or os.cpu_count() or 1,
-                               keep_waveforms=keep_waveforms, done=lambda _run: block_bar.update())
+                               keep_waveforms=keep_waveforms, done=lambda _run: block_bar.update(),
+                               tech=technology_for(card))
 
 
 def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
@@ -211,9 +218,26 @@ def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str
             if r.waveforms is not None]
 
 
+def _ideal_reference(tech, effective: Card, out: Path, kind: str, array, updates: pd.DataFrame,
+                     summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Run the ideal twin of a technology's card into ``out/ideal``; compare table, plot, report section."""
+    from .tech.compare import compare_table, ideal_reference_card, plot_compare, report_section
+
+    ref = run_flow(ideal_reference_card(effective), out / "ideal", kind=kind, array=array, progress=False,
+                   write_waveforms=False)
+    table = compare_table(tech.name, updates, ref.updates)
+    write_csv_atomic(out / "compare.csv", table)
+    plot_compare(table, tech.name, out / "compare.png")
+    summary["ideal_reference"] = {k: ref.summary[k] for k in ("E_supply_median_J", "E_net_median_J",
+                                                              "E_tunnel_median_J", "ratio_supply_to_bound_median",
+                                                              "tracking_error_max_abs") if k in ref.summary}
+    summary["ideal_reference"]["directory"] = "ideal"
+    return [report_section(table, tech.name, "compare.png", summary.get("technology", {}).get("design", {}))]
+
+
 def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
                    summary: dict[str, Any], wf: Waveforms, waveform_formats: tuple[str, ...], clock: _Clock,
-                   block_runs: list[BlockRun]) -> list[str]:
+                   block_runs: list[BlockRun], sections: list[tuple[str, str]] = ()) -> list[str]:
     from .report import html as html_report  # matplotlib is imported only when a report is written
     from .report import plots
 
@@ -233,7 +257,8 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
             write_columns_csv_atomic(out / f"{stem}.csv", {
                 "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
             files.append(f"{stem}.csv")
-    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
+    shown = [p for p in tb.probes if p.fg in wf.vectors][:4]  # arrays in blocks: the first block's cells
+    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in shown}
     d = art.card.device  # the device the technology simulated (sky130: extracted values)
     closed = None
     if card.n_updates == 0:
@@ -248,5 +273,8 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
     files += list(images.values())
     clock.lap("waveforms_plots_s")
     write_json_atomic(out / "summary.json", summary)
-    html_report.write_report(out, f"lim-hw run: {card.name}", summary, updates, images, files, card_toml)
+    if sections:
+        files += ["compare.csv", "compare.png", "ideal/report.html"]
+    html_report.write_report(out, f"lim-hw run: {card.name}", summary, updates, images, files, card_toml,
+                             sections=sections)
     return files + ["report.html"]

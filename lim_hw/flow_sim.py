@@ -18,11 +18,11 @@ from typing import Callable
 import pandas as pd
 
 from .device.card import Card
-from .energy.updates import Waveforms, account_updates, missed_edges
+from .energy.updates import Waveforms, missed_edges
 from .errors import LimHwError
 from .netlist.blocks import column_blocks
 from .netlist.render import render
-from .netlist.spec import Testbench, array_testbench
+from .netlist.spec import Testbench
 from .sim import ConvergenceError, SimResult, SimulationError, simulate
 
 #: Maximum-step factors tried in turn when ngspice steps over a pulse edge or gives up
@@ -88,7 +88,7 @@ class BlockRun:
 
 def simulate_blocks(card: Card, table: pd.DataFrame, rows: int, cols: int, block_cols: int, engine: str,
                     jobs: int = 1, keep_waveforms: bool = False,
-                    done: Callable[[BlockRun], None] | None = None) -> list[BlockRun]:
+                    done: Callable[[BlockRun], None] | None = None, tech=None) -> list[BlockRun]:
     """Simulate a ``rows x cols`` array as blocks of ``block_cols`` columns, ``jobs`` at a time.
 
     Blocks come back in column order; the first keeps its waveforms always
@@ -99,17 +99,22 @@ def simulate_blocks(card: Card, table: pd.DataFrame, rows: int, cols: int, block
     """
     plan = column_blocks(cols, block_cols)
 
+    if tech is None:
+        from .tech import technology_named
+        tech = technology_named("ideal")
+
     def one(index: int, c0: int, k: int) -> BlockRun:
-        tb = array_testbench(card, table, rows, k, col_offset=c0)
         try:
-            sim, tb, _ = simulate_resolving_edges(card, table, tb, engine)
+            art = tech.generate(card, "cell", (rows, k), table=table, col_offset=c0)
+            res = tech.simulate(card, art, engine)
         except LimHwError as exc:  # same error, its message prefixed with the block
             exc.args = (f"array block columns {c0}..{c0 + k - 1}: {exc.args[0] if exc.args else exc}",
                         *exc.args[1:])
             raise
+        sim, tb = res.sim, res.testbench
         wf = Waveforms(sim.time_s, sim.vectors)
         run = BlockRun(c0, k, tb, sim.wall_s, int(sim.time_s.size), sim.netlist_sha256, sim.ngspice_version,
-                       account_updates(card, table, tb, wf), wf if keep_waveforms or index == 0 else None)
+                       tech.account(card, table, tb, wf), wf if keep_waveforms or index == 0 else None)
         if done is not None:
             done(run)
         return run

@@ -19,6 +19,8 @@ from .updates import UPDATE_COLUMNS
 
 #: Columns identical in every block (the schedule and the bound), taken from the first block.
 SHARED = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "V_p_V", "E_bound_J", "E_landauer_J")
+#: Extra columns of a technology that are the same in every block (the pulse width).
+SHARED_EXTRA = ("w_s",)
 #: Per-programmed-cell means, recombined weighted by the programmed cells of each block.
 PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J")
 
@@ -44,4 +46,16 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for name, col in (("ratio_supply_to_bound", "E_supply_J"), ("ratio_net_to_bound", "E_net_J"),
                       ("ratio_tunnel_to_bound", "E_tunnel_J")):
         out[name] = [a / b if b > 0 else math.nan for a, b in zip(out[col], out["E_bound_J"])]
-    return out[list(UPDATE_COLUMNS)]
+    extra = [c for c in first.columns if c not in UPDATE_COLUMNS]  # a technology's own columns (sky130)
+    for c in extra:
+        if c in SHARED_EXTRA:
+            out[c] = first[c].to_numpy()
+        elif c.startswith("E_") or c == "I_read_A":
+            vals = np.array([f[c].to_numpy(dtype=float) for f in frames])
+            out[c] = np.where(total > 0, (vals * w).sum(axis=0) / np.where(total > 0, total, 1), np.nan)
+    for c in extra:
+        if c.startswith("ratio_") and c.endswith("_to_bound") and f"E_{c[6:-9]}_J" in out:
+            out[c] = [a / b if b > 0 else math.nan for a, b in zip(out[f"E_{c[6:-9]}_J"], out["E_bound_J"])]
+        elif c == "balance_rel":
+            out[c] = np.abs(out["E_balance_J"]) / out["E_supply_J"].where(out["E_supply_J"] > 0, np.nan)
+    return out[list(UPDATE_COLUMNS) + extra]

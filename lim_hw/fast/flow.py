@@ -16,11 +16,10 @@ from tqdm import tqdm
 
 from ..device.card import Card, card_to_dict, card_to_toml
 from ..device.floating_gate import fn_closed_form_V
-from ..energy.updates import UPDATE_COLUMNS, summarize_updates
-from ..netlist.synthesis import synthesize
+from ..energy.updates import summarize_updates
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..provenance import csv_header_comment, versions
-from .model import simulate_fast
+from ..tech import technology_for
 
 
 def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[int, int] | None = None,
@@ -32,17 +31,18 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
 
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
-    table = synthesize(card)
-    shape: Any = tuple(array) if array is not None else 1
-    res = simulate_fast(card, table, n_synapses=shape)
+    tech = technology_for(card)
+    eff, table, res = tech.fast(card, kind, array)
     bar.update()
-    updates = res.updates[list(UPDATE_COLUMNS)]
+    updates = res.updates
     summary: dict[str, Any] = {
         "card": card.name, "testbench": kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": "fast", **summarize_updates(updates),
     }
+    if tech.name != "ideal":
+        summary["technology"] = {**tech.provenance(card), "fast_engine": res.info}
     if card.n_updates == 0:
-        d = card.device
+        d = eff.device
         v_cf = float(fn_closed_form_V(res.t_end_s, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff))
         v_end = float(np.max(np.abs(res.V_ox_final_V / v_cf - 1.0)))
         summary.update({"retention_max_rel_error": v_end, "retention_V_ox_end_V": float(res.V_ox_final_V[0]),

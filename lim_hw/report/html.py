@@ -33,8 +33,12 @@ def _table(df: pd.DataFrame, max_rows: int = 60) -> str:
 
 
 def write_report(out_dir: Path, title: str, summary: dict[str, Any], updates: pd.DataFrame,
-                 images: dict[str, str], files: list[str], card_toml: str) -> Path:
-    """Write ``report.html`` in ``out_dir`` referencing only the given (existing) files."""
+                 images: dict[str, str], files: list[str], card_toml: str,
+                 sections: list[tuple[str, str]] = ()) -> Path:
+    """Write ``report.html`` in ``out_dir`` referencing only the given (existing) files.
+
+    ``sections``: extra ``(title, html)`` sections after the plots (e.g. a technology comparison).
+    """
     for name in list(images.values()) + files:
         if not (out_dir / name).exists():
             raise FileNotFoundError(f"report would reference missing file {name}")
@@ -48,6 +52,8 @@ def write_report(out_dir: Path, title: str, summary: dict[str, Any], updates: pd
              _table(pd.DataFrame({"quantity": list(head), "value": [str(v) for v in head.values()]}))]
     for caption, name in images.items():
         parts.append(f"<h2>{html.escape(caption)}</h2><img src='{html.escape(name)}' alt='{html.escape(caption)}'>")
+    for caption, body in sections:
+        parts.append(f"<h2>{html.escape(caption)}</h2>{body}")
     if not updates.empty:
         parts += ["<h2>Per-update table</h2>", _table(updates)]
     parts.append("<h2>Files</h2><ul>" + "".join(

@@ -32,9 +32,9 @@ from tqdm import tqdm
 
 from ..device.card import Card, card_to_toml
 from ..errors import InputError, LimHwError, one_line
-from ..netlist.render import CIRCUITS_DIR, render
-from ..netlist.spec import Instance, Testbench, array_testbench, build_testbench, device_params
-from ..netlist.synthesis import synthesize
+from ..netlist.render import CIRCUITS_DIR
+from ..netlist.spec import Testbench
+from ..tech import technology_for
 from ..outputs import write_csv_atomic, write_json_atomic, write_text_atomic
 from ..provenance import versions
 from .executors import Executor, make_executor
@@ -57,6 +57,7 @@ class PointTask:
     mismatch: Mismatch | None = None
     out_dir: str = ""
     write_waveforms: bool = False
+    table: pd.DataFrame | None = None   # the planned synthesis table (the key hashes the deck built from it)
 
 
 @dataclass
@@ -91,11 +92,15 @@ class SweepResult:
 
 # --- keys and testbenches -------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def library_digest() -> str:
-    """sha256 over the circuit library files (names and contents)."""
+def library_digest(files: tuple | None = None) -> str:
+    """sha256 over the circuit library files (names and contents); default: the ideal library."""
+    return _library_digest(tuple(sorted(CIRCUITS_DIR.glob("*.lib"))) if files is None else tuple(files))
+
+
+@functools.lru_cache(maxsize=4)
+def _library_digest(files: tuple) -> str:
     h = hashlib.sha256()
-    for path in sorted(CIRCUITS_DIR.glob("*.lib")):
+    for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -104,26 +109,15 @@ def point_key(analysis: str, card: Card, deck: str = "") -> str:
     """Content hash of a point: sha256 of the deck text (if any), the card TOML and the library."""
     h = hashlib.sha256()
     for part in (KEY_VERSION, f"analysis={analysis}", deck, card_to_toml(card),
-                 library_digest() if deck else ""):
+                 library_digest(technology_for(card).library_files()) if deck else ""):
         h.update(part.encode("utf-8") + b"\n\0")
     return h.hexdigest()
 
 
 def point_testbench(card: Card, table: pd.DataFrame, kind: str, array: tuple[int, int] | None,
                     mismatch: Mismatch | None = None, col_offset: int = 0) -> Testbench:
-    """The testbench of a point: run_flow's, with per-cell mismatch and column offset applied."""
-    if kind == "array":
-        rows, cols = array or (1, 1)
-        return array_testbench(card, table, rows, cols, mismatch=mismatch, col_offset=col_offset)
-    tb = build_testbench(card, table, kind)
-    if not mismatch:
-        return tb
-    if kind != "cell":
-        raise InputError("per-cell mismatch needs the cell or array testbench")
-    over = mismatch.get((0, 0, "p"), {})
-    elements = tuple(dataclasses.replace(e, params=device_params(card.device, **over))
-                     if isinstance(e, Instance) and e.subckt == "fndam_cell" else e for e in tb.elements)
-    return dataclasses.replace(tb, elements=elements)
+    """The testbench of a point: run_flow's, with per-cell mismatch and column offset applied (its technology's)."""
+    return technology_for(card).point_testbench(card, table, kind, array, mismatch, col_offset)
 
 
 def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
@@ -133,11 +127,12 @@ def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
     if analysis == "bound":
         key = point_key("bound", card)
     else:
-        table = synthesize(card) if table is None else table
+        tech = technology_for(card)
+        table = tech.table_for(card, kind, array, mismatch) if table is None else table
         tb = point_testbench(card, table, kind, array, mismatch, col_offset)
-        key = point_key("flow", card, render(tb, library="lim_hw.lib"))
+        key = point_key("flow", card, tech.key_deck(tb, table))
     return PointTask(key=key, analysis=analysis, card=card, kind=kind, array=array, col_offset=col_offset,
-                     mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)),
+                     mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)), table=table,
                      write_waveforms=write_waveforms)
 
 
@@ -199,7 +194,8 @@ def flow_with_testbench(task: PointTask):
                              write_waveforms=task.write_waveforms)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
-    table = synthesize(card)
+    table = task.table if task.table is not None else technology_for(card).table_for(
+        card, kind, array, task.mismatch)
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
@@ -310,7 +306,8 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
             cid = id(p.card)
             if cid not in tables:
                 try:
-                    tables[cid] = (synthesize(p.card), "")
+                    tables[cid] = (technology_for(p.card).table_for(p.card, spec.testbench, spec.array,
+                                                                     p.mismatch), "")
                 except LimHwError as exc:
                     tables[cid] = (None, error_text(exc))
             table, err = tables[cid]

@@ -49,6 +49,7 @@ import numpy as np
 from ..checks import checked_number
 from ..device.card import Card, card_to_dict, default_card, load_card
 from ..errors import InputError, one_line
+from ..tech import technology_for
 from ..tomlfile import read_toml
 
 ANALYSES = ("flow", "bound")
@@ -61,6 +62,8 @@ DISTRIBUTIONS = {
     "uniform": ({"low", "high", "half_width_rel"}, set()),
 }
 MAX_POINTS = 1_000_000
+#: Stream id of the PDK mismatch seeds (apart from the lim-hw parameters' ids above).
+PDK_SEED_STREAM = 1000
 _ARRAY_RE = re.compile(r"([1-9][0-9]{0,3})x([1-9][0-9]{0,3})")
 
 Cell = tuple[int, int, str]
@@ -133,6 +136,8 @@ class Point:
         out: dict[str, Any] = dict(self.grid)
         if self.sample is not None:
             out["mc.sample"] = self.sample
+            if self.card is not None and self.card.technology.mismatch:
+                out["mc.pdk_seed"] = self.card.technology.seed
             for param in MISMATCH_PARAMS:
                 vals = [v[param] for v in (self.mismatch or {}).values() if param in v]
                 if vals:
@@ -219,7 +224,7 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
         base = _apply(base, fixed, "[set]")
 
     grid = tuple(_axis(key, vals, base) for key, vals in _flatten(_table(data, "grid"), "[grid]").items())
-    mc = _montecarlo(_table(data, "montecarlo")) if "montecarlo" in data else None
+    mc = _montecarlo(_table(data, "montecarlo"), _pdk_mismatch(base, grid)) if "montecarlo" in data else None
     if mc is not None:
         if analysis != "flow":
             raise InputError('[montecarlo] mismatch needs analysis = "flow" (the bound does not see it); '
@@ -238,15 +243,21 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
     return spec
 
 
+def pdk_seed(mc: MonteCarlo, sample: int) -> int:
+    """The ngspice seed of Monte Carlo sample ``sample`` on a PDK mismatch (``_mm``) corner: its own stream."""
+    return int(np.random.SeedSequence([mc.seed, sample, PDK_SEED_STREAM]).generate_state(1)[0] % (2**31 - 2)) + 1
+
+
 def sample_mismatch(card: Card, cells: Sequence[Cell], mc: MonteCarlo, sample: int) -> Mismatch:
     """Per-cell mismatch of Monte Carlo sample ``sample`` around ``card``'s nominal values.
 
     Raises InputError if a drawn value is not positive and finite.
     """
     out: Mismatch = {cell: {} for cell in cells}
+    nominal = technology_for(card).nominal_device(card) if mc.dists else card.device  # sky130: tox from the model
     for d in mc.dists:
         rng = np.random.default_rng(np.random.SeedSequence([mc.seed, sample, MISMATCH_PARAMS[d.param]]))
-        values = d.sample(rng, len(cells), float(getattr(card.device, d.param)))
+        values = d.sample(rng, len(cells), float(getattr(nominal, d.param)))
         for cell, v in zip(cells, values):
             if not (math.isfinite(v) and v > 0):
                 raise InputError(f"Monte Carlo sample {sample} drew {d.param} = {v:g} for cell {cell}; "
@@ -273,13 +284,15 @@ def _points(spec: SweepSpec):
             if spec.montecarlo is None:
                 yield Point(index, grid, None, card, None, error)
                 continue
-            mismatch, err = None, error
+            mismatch, err, card_s = None, error, card
             if card is not None:
                 try:
-                    mismatch = sample_mismatch(card, cells, spec.montecarlo, s)
+                    if card.technology.mismatch:  # the PDK's own mismatch: a seed of its own per sample
+                        card_s = card.with_updates(technology={"seed": pdk_seed(spec.montecarlo, s)})
+                    mismatch = sample_mismatch(card, cells, spec.montecarlo, s) if spec.montecarlo.dists else None
                 except InputError as exc:
                     err = f"InputError: {one_line(exc)}"
-            yield Point(index, grid, s, card if not err else None, mismatch, err)
+            yield Point(index, grid, s, card_s if not err else None, mismatch, err)
 
 
 def _check_axis_values(spec: SweepSpec) -> None:
@@ -307,6 +320,13 @@ def _check_axis_values(spec: SweepSpec) -> None:
             axis = next(a for a in spec.grid if a.key == key)
             raise InputError(f"[grid] {key!r} = {axis.values[i]!r} gives no valid card with any other axis "
                              f"value: {first_error[(key, i)]}")
+
+
+def _pdk_mismatch(base: Card, grid: Sequence[Axis]) -> bool:
+    """True if the base card or a grid value selects a PDK mismatch corner (``*_mm``): then [montecarlo]
+    may vary nothing of lim-hw's own and sample the PDK's mismatch through its seed alone."""
+    corners = [v for a in grid if a.key == "technology.corner" for v in a.values]
+    return base.technology.mismatch or any(str(c).endswith("_mm") for c in corners)
 
 
 def _apply(card: Card, flat: Mapping[str, Any], where: str) -> Card:
@@ -384,8 +404,8 @@ def _check_key(key: str, card: Card, where: str) -> None:
 
 
 def _check_scalar(value: Any, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InputError(f"{where} must be a number or a string, got {value!r}")
+    if not isinstance(value, (bool, int, float, str)):  # booleans: card switches such as technology.read
+        raise InputError(f"{where} must be a number, a string or true/false, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{where} is {value}; give a finite number")
     return value
@@ -434,7 +454,7 @@ def _range(spec: Mapping[str, Any], where: str) -> list[float]:
     return [float(v) for v in np.linspace(start, stop, num)]
 
 
-def _montecarlo(d: Mapping[str, Any]) -> MonteCarlo:
+def _montecarlo(d: Mapping[str, Any], pdk_mismatch: bool = False) -> MonteCarlo:
     allowed = ("n", "seed", *MISMATCH_PARAMS)
     _only(d, allowed, "[montecarlo]")
     for k in ("n", "seed"):
@@ -446,9 +466,10 @@ def _montecarlo(d: Mapping[str, Any]) -> MonteCarlo:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"[montecarlo] seed must be a non-negative integer, got {seed!r}")
     dists = tuple(_distribution(p, d[p]) for p in MISMATCH_PARAMS if p in d)
-    if not dists:
+    if not dists and not pdk_mismatch:
         raise InputError(f"[montecarlo] varies nothing; add e.g. tox_m = {{dist = \"normal\", sigma_rel = 0.01}} "
-                         f"(parameters: {', '.join(MISMATCH_PARAMS)})")
+                         f"(parameters: {', '.join(MISMATCH_PARAMS)}), or give a sky130 card a PDK mismatch corner "
+                         "(corner = \"tt_mm\") to sample the PDK's own mismatch")
     return MonteCarlo(n=n, seed=seed, dists=dists)
 
 

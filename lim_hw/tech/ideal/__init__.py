@@ -35,13 +35,43 @@ class IdealTechnology:
     def generate(self, card: Card, kind: str = "cell", array: tuple[int, int] | None = None,
                  table: pd.DataFrame | None = None, mismatch=None, col_offset: int = 0) -> NetlistArtifacts:
         if mismatch or col_offset:
-            from ...netlist.spec import array_testbench
-            from ...netlist.synthesis import synthesize
-            table = synthesize(card) if table is None else table
-            rows, cols = array or (1, 1)
-            return NetlistArtifacts(card, table, array_testbench(card, table, rows, cols, mismatch=mismatch,
-                                                                 col_offset=col_offset))
+            table = self.table_for(card) if table is None else table
+            return NetlistArtifacts(card, table, self.point_testbench(card, table, "array" if array else kind,
+                                                                      array, mismatch, col_offset))
         return generate(card, kind, array, table=table)
+
+    def table_for(self, card: Card, kind: str = "cell", array=None, mismatch=None) -> pd.DataFrame:
+        """The synthesis table a run of ``card`` uses."""
+        from ...netlist.synthesis import synthesize
+        return synthesize(card)
+
+    def point_testbench(self, card: Card, table: pd.DataFrame, kind: str, array, mismatch=None,
+                        col_offset: int = 0):
+        """The testbench of a sweep point: run_flow's, with per-cell mismatch and column offset applied."""
+        import dataclasses
+
+        from ...errors import InputError
+        from ...netlist.spec import Instance, array_testbench, build_testbench, device_params
+        if kind == "array":
+            rows, cols = array or (1, 1)
+            return array_testbench(card, table, rows, cols, mismatch=mismatch, col_offset=col_offset)
+        tb = build_testbench(card, table, kind)
+        if not mismatch:
+            return tb
+        if kind != "cell":
+            raise InputError("per-cell mismatch needs the cell or array testbench")
+        over = mismatch.get((0, 0, "p"), {})
+        elements = tuple(dataclasses.replace(e, params=device_params(card.device, **over))
+                         if isinstance(e, Instance) and e.subckt == "fndam_cell" else e for e in tb.elements)
+        return dataclasses.replace(tb, elements=elements)
+
+    def key_deck(self, tb, table: pd.DataFrame) -> str:
+        """The deck text a sweep point's key hashes (library paths left out)."""
+        return render(tb, library="lim_hw.lib")
+
+    def library_files(self) -> tuple:
+        from ...netlist.render import CIRCUITS_DIR
+        return tuple(sorted(CIRCUITS_DIR.glob("*.lib")))
 
     def simulate(self, card: Card, art: NetlistArtifacts, engine: str, progress=None) -> TechRun:
         from ...flow_sim import simulate_resolving_edges
@@ -54,7 +84,18 @@ class IdealTechnology:
     def deck(self, art: NetlistArtifacts) -> str:
         return render(art.testbench)
 
-    def provenance(self, card: Card) -> dict[str, Any]:
+    def fast(self, card: Card, kind: str = "cell", array=None):
+        """(card, synthesis table, :class:`lim_hw.fast.model.FastResult` with the UPDATE_COLUMNS table)."""
+        import dataclasses
+
+        from ...energy.updates import UPDATE_COLUMNS
+        from ...fast.model import simulate_fast
+        from ...netlist.synthesis import synthesize
+        table = synthesize(card)
+        res = simulate_fast(card, table, n_synapses=tuple(array) if array is not None else 1)
+        return card, table, dataclasses.replace(res, updates=res.updates[list(UPDATE_COLUMNS)])
+
+    def provenance(self, card: Card, tb=None) -> dict[str, Any]:
         return {"pdk": "ideal"}
 
 

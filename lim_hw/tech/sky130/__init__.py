@@ -27,9 +27,9 @@ from ...energy.updates import Waveforms
 from ...errors import InputError
 from ...netlist.generate import NetlistArtifacts
 from .. import TechRun
-from .cell import Sky130Testbench, build_testbench, check_timing, used_devices
+from .cell import DEFINES, Sky130Testbench, build_testbench, check_timing, used_devices
 from .energy import account as account_sky130
-from .extract import Sky130Design, calibrate, small_signal
+from .extract import Sky130Design, calibrate, small_signal, solve_width
 from .models import PREFIX, model_subset
 from .pdk import locate_pdk
 from .render import render_deck
@@ -52,7 +52,19 @@ class Sky130Technology:
 
     def __init__(self) -> None:
         self._designs: dict[str, Sky130Design] = {}
+        self._tables: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(card: Card) -> str:
+        return hashlib.sha256((str(locate_pdk().lib_file) + card.technology.base_corner
+                               + card_to_toml(dataclasses.replace(card, name="card"))).encode()).hexdigest()
+
+    @staticmethod
+    def _base(card: Card) -> Card:
+        """``card`` at its base corner (no ``_mm``), the corner designs are extracted and looped at."""
+        t = card.technology
+        return dataclasses.replace(card, technology=dataclasses.replace(t, corner=t.base_corner, seed=1))
 
     # --- what the card is made of ------------------------------------------------------
 
@@ -78,45 +90,42 @@ class Sky130Technology:
 
     def design(self, card: Card) -> Sky130Design:
         """The extracted cell at the card's base corner (cached per card)."""
-        key = hashlib.sha256((str(locate_pdk().lib_file) + card.technology.base_corner
-                              + card_to_toml(dataclasses.replace(card, name="card"))).encode()).hexdigest()
+        base = self._base(card)
+        key = self._key(base)
         with self._lock:
             if key in self._designs:
                 return self._designs[key]
-        d = self._extract(card)
+        d = self._extract(base)
         with self._lock:
             self._designs[key] = d
         return d
 
-    def _extract(self, card: Card) -> Sky130Design:
-        t = card.technology
-        base = dataclasses.replace(card, technology=dataclasses.replace(t, corner=t.base_corner))
+    def _extract(self, base: Card) -> Sky130Design:
+        t = base.technology
         tox, toxmm, fn = self.junction(base)
         sub = self.subset(base)
-        # rough coupling ratio for the programming operating point of the AC extraction
+        # rough coupling ratio, only for the bias of the programming operating point of the AC run
         cap = sub.params.get("camimc", 2e-15) * 1e12
         c_cc = cap * t.W_cc_m * t.L_cc_m * 1e12
         c_cg = cap * t.W_cg_m * t.L_cg_m * 1e12
         c_ox = 3.9 * _EPS0 / tox * (t.W_tun_m * t.L_tun_m + t.W_ro_m * t.L_ro_m)
         kappa_est = c_cc / (c_cc + c_cg + c_ox)
-        V_fg = card.device.V_fg0_V
+        V_fg = base.device.V_fg0_V
         rest, pulse = small_signal(base, sub, fn, toxmm, V_fg, V_fg - kappa_est * t.V_drv_V)
-        area = t.W_tun_m * t.L_tun_m
-        design = Sky130Design(t.base_corner, tox, toxmm, area, rest, pulse,
+        design = Sky130Design(t.base_corner, tox, toxmm, t.W_tun_m * t.L_tun_m, rest, pulse,
                               provenance=locate_pdk().provenance())
-        if card.n_updates > 0:
-            eff = self._effective(base, design)
-            model = pulse_model(eff, rest.C_T_F, pulse.C_T_F, rest.kappa, 0.0)
-            first = synthesize(eff, model).iloc[0]
-            w = float(first.w_s) if first.w_s > 0 else 0.1 * max_width_s(eff)
-            model_n = model.n_window(float(first.V_ox_before_V))
-            cal = calibrate(eff, sub, fn, toxmm, float(first.V_ox_before_V), w, rest.C_T_F, model_n)
-            # the measured step replaces the small-signal one; refit the width offset with it
-            model2 = pulse_model(eff, rest.C_T_F, pulse.C_T_F, cal.kappa_ls, 0.0)
-            from .extract import _solve_width
-            dw = _solve_width(model2.n_window(float(first.V_ox_before_V)), cal.N_window, w) - w
-            design = dataclasses.replace(design, calibration=dataclasses.replace(cal, dw_s=dw))
-        return design
+        if base.n_updates == 0:
+            return design
+        eff = self._effective(base, design)
+        first = synthesize(eff, pulse_model(eff, rest.C_T_F, pulse.C_T_F, rest.kappa, 0.0)).iloc[0]
+        w = float(first.w_s) if first.w_s > 0 else 0.1 * max_width_s(eff)
+        V0 = float(first.V_ox_before_V)
+        cal = calibrate(eff, sub, fn, toxmm, V0, w, rest.C_T_F,
+                        pulse_model(eff, rest.C_T_F, pulse.C_T_F, rest.kappa, 0.0).n_window(V0))
+        # the measured step replaces the small-signal coupling; refit the width offset with it
+        n_win = pulse_model(eff, rest.C_T_F, pulse.C_T_F, cal.kappa_ls, 0.0).n_window(V0)
+        dw = solve_width(n_win, cal.N_window, w) - w
+        return dataclasses.replace(design, calibration=dataclasses.replace(cal, dw_s=dw))
 
     @staticmethod
     def _effective(card: Card, design: Sky130Design) -> Card:
@@ -129,8 +138,8 @@ class Sky130Technology:
         """``card`` with the device values of its sky130 cell (tox from the model, C's extracted)."""
         return self._effective(card, self.design(card))
 
-    def model(self, card: Card):
-        d = self.design(card)
+    def model(self, card: Card, design: Sky130Design | None = None):
+        d = design or self.design(card)
         eff = self._effective(card, d)
         return eff, pulse_model(eff, d.rest.C_T_F, d.pulse.C_T_F, d.kappa_ls, d.dw_s)
 
@@ -165,29 +174,51 @@ class Sky130Technology:
 
     def generate(self, card: Card, kind: str = "cell", array: tuple[int, int] | None = None,
                  table: pd.DataFrame | None = None, mismatch=None, col_offset: int = 0) -> NetlistArtifacts:
+        """Synthesis and testbench. A nominal lone cell is synthesised here and closes its loop in
+        :meth:`simulate`; everything else (synapse, array, block, mismatch, ``_mm``) takes the
+        widths of the nominal cell's closed loop (:meth:`loop_table`), so all cells see the
+        same pulses and the mismatch is not corrected away."""
         design = self.design(card)
-        eff = self._effective(card, design)
-        table = self.synthesize(card) if table is None else table
+        lone = kind == "cell" and array is None and not mismatch and not col_offset
+        if table is None:
+            table = self.table_for(card, kind, array, mismatch or col_offset)
         tb = self.testbench(card, table, kind, array, mismatch, col_offset)
-        return NetlistArtifacts(eff, table, tb)
+        return NetlistArtifacts(self._effective(card, design), table, tb)
 
-    def testbench(self, card: Card, table: pd.DataFrame, kind: str, array, mismatch=None, col_offset: int = 0
-                  ) -> Sky130Testbench:
+    def testbench(self, card: Card, table: pd.DataFrame, kind: str, array=None, mismatch=None,
+                  col_offset: int = 0, cells=None) -> Sky130Testbench:
         design = self.design(card)
         eff = self._effective(card, design)
         _, toxmm, fn = self.junction(card)
-        sub = self.subset(card)
         kind_name = kind if array is None else "array"
-        tb = build_testbench(eff, table, self.cells(kind, array, col_offset), kind_name, sub, fn, toxmm,
-                             design.rest.C_T_F, mismatch=mismatch)
-        return dataclasses.replace(tb, extra={"mismatch": bool(mismatch)})
+        cells = cells if cells is not None else self.cells(kind, array, col_offset)
+        tb = build_testbench(eff, table, cells, kind_name, self.subset(card), fn, toxmm, design.rest.C_T_F,
+                             mismatch=mismatch)
+        return dataclasses.replace(tb, extra={"mismatch": bool(mismatch), "design": design})
+
+    def loop_table(self, card: Card) -> pd.DataFrame:
+        """The synthesis table after the closed loop of the nominal lone cell at the card's base corner."""
+        nominal = self._base(card)
+        key = self._key(nominal)
+        with self._lock:
+            if key in self._tables:
+                return self._tables[key]
+        if card.n_updates == 0:
+            table = self.synthesize(nominal)
+        else:
+            table = self.simulate(nominal, self.generate(nominal, "cell"), "batch").table
+        with self._lock:
+            self._tables[key] = table
+        return table
 
     def simulate(self, card: Card, art: NetlistArtifacts, engine: str, progress=None) -> TechRun:
-        """ngspice, then the closed loop on nominal runs (corrected widths, re-simulated)."""
-        eff, model = self.model(card)
+        """ngspice; a nominal lone cell then closes the loop (corrected widths, re-simulated)."""
         tb: Sky130Testbench = art.testbench
+        design = tb.extra.get("design") or self.design(card)
+        eff, model = self.model(card, design)
         table = art.table
-        nominal = not card.technology.mismatch and not tb.extra.get("mismatch")
+        lone = tb.kind == "cell" and len(tb.cells) == 1
+        nominal = lone and not card.technology.mismatch and not tb.extra.get("mismatch")
         loops = LOOP_MAX if (nominal and card.n_updates > 0) else 0
         corrections = None
         history = []
@@ -195,43 +226,60 @@ class Sky130Technology:
             sim, deck = simulate_testbench(eff, tb, table)
             upd = self.account(card, table, tb, Waveforms(sim.time_s, sim.vectors))
             err = float(np.nanmax(np.abs(upd["tracking_error"]))) if len(upd) else 0.0
-            history.append({"iteration": it, "tracking_error_max_abs": err,
-                            "simulation_wall_s": sim.wall_s})
+            history.append({"iteration": it, "tracking_error_max_abs": err, "simulation_wall_s": sim.wall_s})
             if it == loops or not err > LOOP_TOL:
                 break
             corrections = correct_widths(table, upd["N_sim"].to_numpy(dtype=float), model, corrections)
             table = synthesize(eff, model, corrections)
             check_timing(eff, table)
-            tb = self._rebuild(card, table, art.testbench)
+            tb = self.testbench(card, table, tb.kind, cells=[(r, c, h) for r, c, h, *_ in tb.cells])
         info = {"windows": [list(w) for w in tb.windows], "read_windows": [list(w) for w in tb.read_windows],
                 "segments": len(tb.segments)}
-        return TechRun(sim, tb, deck, table, tuple(history), info)
+        return TechRun(sim, tb, deck, table, tuple(history) if nominal else (), info)
 
-    def _rebuild(self, card: Card, table: pd.DataFrame, like: Sky130Testbench) -> Sky130Testbench:
-        kind = like.kind
-        cells = [(r, c, h) for r, c, h, *_ in like.cells]
+    def fast(self, card: Card, kind: str = "cell", array=None):
+        """``--engine fast``: (effective card, synthesis table, result) from the extracted model (:mod:`.fast`)."""
+        from .fast import simulate_fast_sky130
+
         design = self.design(card)
-        eff = self._effective(card, design)
-        _, toxmm, fn = self.junction(card)
-        return build_testbench(eff, table, cells, kind, self.subset(card), fn, toxmm, design.rest.C_T_F)
+        eff, model = self.model(card, design)
+        table = self.synthesize(card)
+        n_cells = 2 * array[0] * array[1] if array is not None else (2 if kind == "synapse" else 1)
+        return eff, table, simulate_fast_sky130(eff, table, model, design, n_cells)
+
+    def table_for(self, card: Card, kind: str = "cell", array=None, mismatch=None) -> pd.DataFrame:
+        """The synthesis table a run uses: open loop for a nominal lone cell (it loops itself), else the loop's."""
+        lone = kind == "cell" and array is None and not mismatch
+        return self.synthesize(card) if lone and not card.technology.mismatch else self.loop_table(card)
+
+    def point_testbench(self, card: Card, table: pd.DataFrame, kind: str, array, mismatch=None,
+                        col_offset: int = 0) -> Sky130Testbench:
+        if kind == "array":
+            return self.testbench(card, table, "cell", array or (1, 1), mismatch, col_offset)
+        return self.testbench(card, table, kind, None, mismatch, col_offset)
+
+    def key_deck(self, tb, table: pd.DataFrame) -> str:
+        return render_deck(tb, table, fn_library="fn_junction.lib", sky130_library="fndam_sky130.lib")
+
+    def library_files(self) -> tuple:
+        from ...netlist.render import CIRCUITS_DIR
+        return tuple(sorted(CIRCUITS_DIR.glob("*.lib"))) + tuple(sorted((CIRCUITS_DIR / "sky130").glob("*.lib")))
 
     def account(self, card: Card, table: pd.DataFrame, tb, wf: Waveforms) -> pd.DataFrame:
-        eff = self.resolve(card)
-        return account_sky130(eff, table, tb, wf, self.design(card))
+        design = tb.extra.get("design") or self.design(card)
+        return account_sky130(self._effective(card, design), table, tb, wf, design)
 
     def deck(self, art: NetlistArtifacts) -> str:
         return render_deck(art.testbench, art.table)
 
-    def provenance(self, card: Card) -> dict[str, Any]:
-        d = self.design(card)
+    def provenance(self, card: Card, tb=None) -> dict[str, Any]:
+        d = (tb.extra.get("design") if tb is not None else None) or self.design(card)
         t = card.technology
         out = {**locate_pdk().provenance(), "corner": t.corner, "extraction_corner": t.base_corner,
-               "mismatch": t.mismatch, "ngspice_defines": list(DEFINES_), "design": d.summary()}
+               "mismatch": t.mismatch, "ngspice_defines": list(DEFINES), "design": d.summary()}
         if t.mismatch:
             out["seed"] = t.seed
         return out
 
-
-from .cell import DEFINES as DEFINES_  # noqa: E402
 
 SKY130 = Sky130Technology()

@@ -211,14 +211,21 @@ def calibrate(card: Card, subset, fn, toxmm: float, V_ox_V: float, w_s: float, C
         p = delivered_power_W(sim[v], sim[i])
         energy[key] = float(windowed_integrals(tt, p, [t_a], [t_b], positive=True)[0])
     energy["logic"] = energy.pop("logic_in") + energy.pop("logic_inb")
+    energy["net"] = float(sum(windowed_integrals(tt, delivered_power_W(sim[s.v], sim[s.i]), [t_a], [t_b])[0]
+                              for s in tb.supplies))
+    if tb.read_windows:
+        r_a, r_b = tb.read_windows[0]
+        energy["read"] = float(sum(windowed_integrals(tt, delivered_power_W(sim[s.v], sim[s.i]), [r_a], [r_b],
+                                                      positive=True)[0] for s in tb.read_supplies))
     i_p = np.maximum(-sim[d["i"]], 0.0)
     i_n = np.maximum(sim[d["i_n"]], 0.0)
     energy["drv_sc"] = float(windowed_integrals(tt, sim[d["v"]] * np.minimum(i_p, i_n), [t_a], [t_b])[0])
-    w_eff = _solve_width(model_n, N, w_s)
+    w_eff = solve_width(model_n, N, w_s)
     return Calibration(kappa_ls, w_eff - w_s, energy, N, w_s, float(cg_before - cg_after), t_fall, t_rise, ok)
 
 
-def _solve_width(model_n, N_target: float, w_guess: float) -> float:
+def solve_width(model_n, N_target: float, w_guess: float) -> float:
+    """The width ``w`` (s) with ``model_n(w) = N_target`` (Brent, bracket grown from ``2 w_guess``)."""
     from ...netlist.rootfind import brent_root
 
     lo, hi = 0.0, max(2 * w_guess, 1e-9)

@@ -45,6 +45,7 @@ netlists: install
 
 regress: install
 	$(BIN)/lim-hw regress tests/regression/suite.toml
+	$(BIN)/lim-hw regress tests/regression/sky130/suite.toml
 
 clean:
 	rm -rf $(VENV) lim-hw-out .pytest_cache

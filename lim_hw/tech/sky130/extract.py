@@ -188,12 +188,14 @@ def calibrate(card: Card, subset, fn, toxmm: float, V_ox_V: float, w_s: float, C
     cg = sim[tb.drivers[0][1]["cg"]]
     fg = sim["v(fgp_0_0)"]
     V_rail = t.V_drv_V
-    lo = float(np.min(cg))
-    ok = lo < 0.05 * V_rail and float(cg[-1]) > 0.95 * V_rail
+    lo, end = float(np.min(cg)), float(cg[-1])
+    ok = lo < 0.05 * V_rail and end > 0.95 * V_rail
     if not ok:
-        raise InputError(f"the sky130 level shifter and driver at corner {t.corner} do not switch the control gate "
-                         f"with V_drv_V = {V_rail:g} V (it reaches {lo:.3g} V instead of 0 V): the rail is too low "
-                         "for the level shifter; raise [technology] V_drv_V (3.3..5.5 V) or widen W_ls_n_m")
+        what = (f"does not pull the control gate low (it reaches {lo:.3g} V)" if lo >= 0.05 * V_rail else
+                f"does not bring the control gate back to the rail after the pulse (it ends at {end:.3g} V)")
+        raise InputError(f"the sky130 level shifter and driver {what}: the level shifter cannot switch at corner "
+                         f"{t.corner} with V_drv_V = {V_rail:g} V and these sizes; raise [technology] V_drv_V (the "
+                         "g5v0d10v5 devices take up to 5.5 V), widen W_ls_n_m or weaken W_ls_p_m/L_ls_p_m")
     half = 0.5 * V_rail
     below = np.nonzero(cg < half)[0]
     t_fall, t_rise = float(tt[below[0]]), float(tt[below[-1] + 1])

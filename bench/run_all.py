@@ -29,6 +29,9 @@ BENCHES = [
     ("4. Sweep memory", "sweep_memory.py", "Target: a 10,000-point sweep stays under 500 MB peak."),
     ("5. Fast vectorised array model", "fast_model.py",
      "Target: 1e6 synapses x 1000 updates in under 60 s."),
+    ("6. The sky130 technology", "pdk.py",
+     "Model loading (full library vs the subset lim-hw writes; target: subset <= 0.5 s), a 20-update sky130 "
+     "cell against the ideal cell in the same run, and the corners (docs/pdk.md)."),
 ]
 
 

@@ -34,7 +34,7 @@ from .models import PREFIX, model_subset
 from .pdk import locate_pdk
 from .render import render_deck
 from .run import simulate_testbench
-from .synthesis import correct_widths, max_width_s, pulse_model, synthesize
+from .synthesis import correct_widths, fg_model, max_width_s, pulse_model, synthesize
 
 #: The closed loop re-simulates until every update's |tracking error| is below this, at most
 #: :data:`LOOP_MAX` corrections (the issue's target at tt is 1e-3; this leaves margin).
@@ -104,20 +104,28 @@ class Sky130Technology:
         t = base.technology
         tox, toxmm, fn = self.junction(base)
         sub = self.subset(base)
-        # rough coupling ratio, only for the bias of the programming operating point of the AC run
-        cap = sub.params.get("camimc", 2e-15) * 1e12
+        # drawn capacitances (F), only to place the operating points of the AC run
+        cap = sub.params.get("camimc", 2e-15)  # F/um^2
         c_cc = cap * t.W_cc_m * t.L_cc_m * 1e12
         c_cg = cap * t.W_cg_m * t.L_cg_m * 1e12
         c_ox = 3.9 * _EPS0 / tox * (t.W_tun_m * t.L_tun_m + t.W_ro_m * t.L_ro_m)
         kappa_est = c_cc / (c_cc + c_cg + c_ox)
-        V_fg = base.device.V_fg0_V
-        rest, pulse = small_signal(base, sub, fn, toxmm, V_fg, V_fg - kappa_est * t.V_drv_V)
+        V_fg0 = base.device.V_fg0_V
+        # where the floating gate is when the first update comes (or at the end of a retention run), from
+        # the drawn capacitances; the AC run then measures C at the start, midway and there (Simpson mean)
+        t1 = base.programming.first_update_s if base.n_updates > 0 else base.stop_time_s
+        drawn = dataclasses.replace(base, device=dataclasses.replace(base.device, tox_m=tox,
+                                                                     area_m2=t.W_tun_m * t.L_tun_m))
+        V_fg1 = V_fg0 + float(fg_model(drawn, c_cc + c_cg + c_ox).drop_V(base.device.V0_V, t1))
+        rest0, restm, rest, pulse = small_signal(base, sub, fn, toxmm, [V_fg0, 0.5 * (V_fg0 + V_fg1), V_fg1],
+                                                 V_fg1 - kappa_est * t.V_drv_V)
+        c_init = (rest0.C_T_F + 4.0 * restm.C_T_F + rest.C_T_F) / 6.0
         design = Sky130Design(t.base_corner, tox, toxmm, t.W_tun_m * t.L_tun_m, rest, pulse,
-                              provenance=locate_pdk().provenance())
+                              provenance=locate_pdk().provenance(), C_T_initial_F=c_init)
         if base.n_updates == 0:
             return design
         eff = self._effective(base, design)
-        first = synthesize(eff, pulse_model(eff, rest.C_T_F, pulse.C_T_F, rest.kappa, 0.0)).iloc[0]
+        first = synthesize(eff, pulse_model(eff, rest.C_T_F, pulse.C_T_F, rest.kappa, 0.0, c_init)).iloc[0]
         w = float(first.w_s) if first.w_s > 0 else 0.1 * max_width_s(eff)
         V0 = float(first.V_ox_before_V)
         cal = calibrate(eff, sub, fn, toxmm, V0, w, rest.C_T_F,
@@ -130,7 +138,8 @@ class Sky130Technology:
     @staticmethod
     def _effective(card: Card, design: Sky130Design) -> Card:
         r = design.rest
-        dev = dataclasses.replace(card.device, tox_m=design.tox_m, area_m2=design.area_m2, C_T_F=r.C_T_F,
+        C_T = r.C_T_F if card.n_updates > 0 else (design.C_T_initial_F or r.C_T_F)  # retention: the mean
+        dev = dataclasses.replace(card.device, tox_m=design.tox_m, area_m2=design.area_m2, C_T_F=C_T,
                                   C_c_F=r.C_k_F["cg"], C_j_F=r.C_k_F["tun"])
         return dataclasses.replace(card, device=dev)
 
@@ -141,7 +150,7 @@ class Sky130Technology:
     def model(self, card: Card, design: Sky130Design | None = None):
         d = design or self.design(card)
         eff = self._effective(card, d)
-        return eff, pulse_model(eff, d.rest.C_T_F, d.pulse.C_T_F, d.kappa_ls, d.dw_s)
+        return eff, pulse_model(eff, d.rest.C_T_F, d.pulse.C_T_F, d.kappa_ls, d.dw_s, d.C_T_initial_F)
 
     # --- what the flow calls -------------------------------------------------------------
 

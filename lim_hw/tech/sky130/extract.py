@@ -78,7 +78,13 @@ class Calibration:
 
 @dataclass(frozen=True)
 class Sky130Design:
-    """The sky130 cell as the synthesis sees it at one corner (all measured, SI)."""
+    """The sky130 cell as the synthesis sees it at one corner (all measured, SI).
+
+    ``rest``/``pulse``: small-signal capacitances at the operating points of the updates
+    (floating gate where the first update finds it; control gate at the rail / at ground);
+    ``C_T_initial_F``: the mean C_T over the free decay before the first update (the
+    readout transistor near threshold makes C_T move by ~0.3 % per 0.2 V there).
+    """
 
     corner: str
     tox_m: float
@@ -88,6 +94,7 @@ class Sky130Design:
     pulse: SmallSignal
     calibration: Calibration | None = None
     provenance: dict = field(default_factory=dict)
+    C_T_initial_F: float = 0.0   # mean C_T over the decay before the first update (0: rest.C_T_F)
 
     @property
     def kappa_ls(self) -> float:
@@ -104,7 +111,7 @@ class Sky130Design:
                "kappa": self.rest.kappa, "kappa_pulse": self.pulse.kappa, "kappa_ls": self.kappa_ls,
                "C_c_F": self.rest.C_k_F["cg"], "C_j_F": self.rest.C_k_F["tun"],
                "C_rs_F": self.rest.C_k_F["rs"], "C_rd_F": self.rest.C_k_F["rd"], "C_gnd_F": self.rest.C_gnd_F,
-               "dw_s": self.dw_s}
+               "dw_s": self.dw_s, "C_T_initial_F": self.C_T_initial_F or self.rest.C_T_F}
         if self.calibration:
             out["energy_per_pulse_J"] = dict(self.calibration.energy_J)
             out["calibration_w_s"] = self.calibration.w_s
@@ -114,9 +121,11 @@ class Sky130Design:
 _PRINT = re.compile(r"^\s*(lim_[a-z0-9_]+)\s*=\s*([-+0-9.eE]+)", re.MULTILINE)
 
 
-def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V: float, V_fg_pulse_V: float
-                 ) -> tuple[SmallSignal, SmallSignal]:
-    """AC extraction at the rest and programming operating points (one ngspice run)."""
+def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V, V_fg_pulse_V: float
+                 ) -> tuple:
+    """AC extraction at rest operating points (one or several floating-gate voltages ``V_fg_rest_V``)
+    and at the programming operating point, in one ngspice run: ``(rest..., pulse)``."""
+    rest_biases = [float(v) for v in np.atleast_1d(V_fg_rest_V)]
     table = pd.DataFrame({"n": [1], "t_s": [card.programming.first_update_s], "half": ["p"], "w_s": [0.0]})
     tb = build_testbench(card, table, [(0, 0, "p")], "cell", subset, fn, toxmm, 1.0)
     fg, cg = "fgp_0_0", "cgp0"
@@ -128,7 +137,8 @@ def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V: float, V_fg_
     exc = {"f": "iacf", "cg": "iacc", "tun": "vtun0", "rs": "vrs", "rd": "vrd"}
     ctl = [".control", "set noaskquit", "set numdgt=15"]
     V = card.technology.V_logic_V
-    for state, vfg in (("r", V_fg_rest_V), ("p", V_fg_pulse_V)):
+    states = [(f"r{k}", v) for k, v in enumerate(rest_biases)] + [("p", V_fg_pulse_V)]
+    for state, vfg in states:
         ctl.append(f"alter vhs0 dc = {spice_number(vfg)}")
         if state == "p":
             ctl += [f"alter @vin0p[pulse] = [ {V} {V} 1 1e-9 1e-9 1 2 ]", "alter @vinb0p[pulse] = [ 0 0 1 1e-9 1e-9 1 2 ]"]
@@ -150,7 +160,7 @@ def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V: float, V_fg_
     got = {k: float(v) for k, v in _PRINT.findall(log)}
     out = []
     w = 2 * math.pi * AC_FREQ_HZ
-    for state in ("r", "p"):
+    for state, _ in states:
         def ph(key: str, tag: str) -> complex:
             try:
                 return complex(got[f"lim_{state}{key}_{tag}_re"], got[f"lim_{state}{key}_{tag}_im"])
@@ -166,7 +176,7 @@ def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V: float, V_fg_
         if not (C_T > 0 and all(math.isfinite(v) for v in C_k.values())):
             raise InputError(f"the sky130 small-signal extraction gave C_T = {C_T:g} F; check the [technology] sizes")
         out.append(SmallSignal(float(C_T), {k: float(v) for k, v in C_k.items()}))
-    return out[0], out[1]
+    return tuple(out)
 
 
 def calibrate(card: Card, subset, fn, toxmm: float, V_ox_V: float, w_s: float, C_T_F: float,

@@ -54,6 +54,7 @@ class PulseModel:
     V_drv_V: float
     dw_s: float
     window_s: float   # update window minus the logic width: 2 edges + settling (s)
+    initial: FGModel | None = None  # the free decay before the first update (mean C_T over it)
 
     def window(self, V_before: float, w_s: float) -> tuple[float, float, float, float]:
         """(N_window, N_natural, V_end, V_peak) of a pulse of logic width ``w_s`` from ``V_before`` (V).
@@ -78,11 +79,12 @@ class PulseModel:
         return lambda w: self.window(V_before, w)[0]
 
 
-def pulse_model(card: Card, C_T_F: float, C_T_pulse_F: float, kappa_ls: float, dw_s: float) -> PulseModel:
+def pulse_model(card: Card, C_T_F: float, C_T_pulse_F: float, kappa_ls: float, dw_s: float,
+                C_T_initial_F: float = 0.0) -> PulseModel:
     """The window model of ``card`` with the measured capacitances, step and width offset."""
     upd_end, _, _ = window_length_s(card, 0.0, False)
     return PulseModel(fg_model(card, C_T_F), fg_model(card, C_T_pulse_F), kappa_ls, card.technology.V_drv_V,
-                      dw_s, upd_end - SEG_LEAD_S)
+                      dw_s, upd_end - SEG_LEAD_S, fg_model(card, C_T_initial_F) if C_T_initial_F else None)
 
 
 def max_width_s(card: Card) -> float:
@@ -107,7 +109,8 @@ def synthesize(card: Card, model: PulseModel, corrections: np.ndarray | None = N
     for k, rec in enumerate(theory.itertuples(index=False)):
         n = int(rec.n)
         t_n = prog.update_start_s(n)
-        V = V - float(model.rest.drop_V(V, t_n - t_prev))
+        decay = model.initial if (k == 0 and model.initial is not None) else model.rest
+        V = V - float(decay.drop_V(V, t_n - t_prev))
         N_target = float(rec.R_per_s) * prog.pulse_width_s
         w = solve_width(model, V, N_target, w_max, card) if N_target > 0 else 0.0
         if corrections is not None and w > 0:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -394,8 +394,16 @@ def _is_range(value: Mapping[str, Any]) -> bool:
     return "start" in value or "stop" in value or "num" in value
 
 
-def _check_key(key: str, card: Card, where: str) -> None:
+def _keys_of(card: Card) -> dict[str, dict[str, Any]]:
+    """Every card key a sweep may set: the card's tables, with all ``technology`` keys even on an ideal card."""
     d = card_to_dict(card)
+    if "technology" not in d:
+        d["technology"] = {f.name: getattr(card.technology, f.name) for f in fields(card.technology)}
+    return d
+
+
+def _check_key(key: str, card: Card, where: str) -> None:
+    d = _keys_of(card)
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in d or parts[1] not in d[parts[0]]:
         sections = ", ".join(d)
@@ -425,7 +433,7 @@ def _axis(key: str, spec: Any, base: Card) -> Axis:
     for v in values:
         _check_scalar(v, f"{where} value {v!r}")
     sec, field_ = key.split(".")
-    base_value = card_to_dict(base)[sec][field_]
+    base_value = _keys_of(base)[sec][field_]
     if isinstance(base_value, str) != any(isinstance(v, str) for v in values) or \
             len({isinstance(v, str) for v in values}) > 1:
         kind = "strings" if isinstance(base_value, str) else "numbers"

@@ -126,6 +126,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
         "card": card.name, "testbench": tb.kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": engine, **summarize_updates(updates),
     }
+    if "balance_rel" in updates and not updates.empty:  # a technology's own energy balance (sky130)
+        summary["energy_balance_rel_max"] = float(updates["balance_rel"].max())
     if block_runs:
         summary["array_blocks"] = {"blocks": len(block_runs), "block_cols": block_cols,
                                    "array_block_synapses": card.simulation.array_block_synapses}

@@ -1,8 +1,9 @@
 """The sky130 cell through the whole flow in real ngspice: tracking, energy by supply, conservation, reads.
 
 Stated tolerances (docs/pdk.md): schedule tracking |N_sim/N_target - 1| <= 1e-3 on every
-update (after the closed loop) at tt, ss and ff; energy conservation in every update
-window to 1e-3 of the energy drawn there; floating-gate charge change (C_T from the AC
+update (after the closed loop) at tt here, at ss and ff in tests/test_sky130_regress.py;
+energy conservation in every update window to 1e-3 of the energy drawn there (ss and ff:
+the regression suite's balance metric); floating-gate charge change (C_T from the AC
 extraction x the voltage step) against the sensed tunnelling charge to 2e-3.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -108,7 +110,7 @@ def test_read_current_is_the_readout_transistor_at_the_floating_gate_voltage(tt_
                       ".options temp=26.85 reltol=1e-6 abstol=1e-15 vntol=1e-9", ".tran 1n 10n"])
     _, log, _ = run_script(deck.replace(".tran 1n 10n", ".control\nset numdgt=12\nop\nprint i(vd)\nquit\n.endc\n.end"),
                            [], timeout_s=60, defines=DEFINES)
-    i_dc = float(log.split("i(vd) =")[1].split()[0])
+    i_dc = float(re.search(r"i\(vd\)\s*=\s*(\S+)", re.sub(r"[ \t]*Reference value[ \t]*:[ \t]*\S+[ \t]*\r?", "", log)).group(1))
     assert tt_run.updates["I_read_A"].iloc[0] == pytest.approx(i_dc, rel=1e-3)
     assert (tt_run.updates["E_read_J"] > 0).all()
 
@@ -119,15 +121,6 @@ def test_summary_records_pdk_provenance(tt_run):
     assert tech["model_set"] == "binned" and len(tech["model_library_sha256"]) == 64
     netlist = (tt_run.out_dir / "netlist.cir").read_text()
     assert "-D ngbehavior=hsa" in netlist and ".include" in netlist and "sky130_fd_pr__pfet_g5v0d10v5__model." in netlist
-
-
-@pytest.mark.parametrize("corner", ["ss", "ff"])
-def test_tracking_at_the_other_corners(tmp_path, corner):
-    res = run_flow(sky130_card(2, corner=corner, read=False), tmp_path / corner, progress=False,
-                   write_waveforms=False)
-    assert res.updates["tracking_error"].abs().max() <= TRACKING
-    assert (res.updates["balance_rel"] <= BALANCE).all()
-    assert res.summary["technology"]["design"]["tox_m"] == {"ss": 1.22435e-8, "ff": 1.12565e-8}[corner]
 
 
 def test_corners_move_the_design_the_way_the_oxide_says(tmp_path):

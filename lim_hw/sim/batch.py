@@ -214,7 +214,9 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
     :func:`run`; ``raw_files`` are the plain file names its ``write`` commands use there.
     ``defines`` are ngspice ``-D`` variables set before the deck is read (e.g.
     ``ngbehavior=hsa``), never a ``.spiceinit``. Returns ``(plots, log, ngspice_version)``
-    with one :class:`lim_hw.sim.rawfile.RawPlot` per raw file; errors as :func:`run`.
+    with one :class:`lim_hw.sim.rawfile.RawPlot` per raw file and the log as ngspice wrote it
+    (progress lines included, so that printed results they share a line with survive);
+    errors as :func:`run`.
     """
     exe = find_ngspice()
     args = [exe, "-b"]
@@ -249,7 +251,11 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
             except BaseException:
                 _kill_group(proc)
                 raise
-        log = _read_log(tmp / _LOG)
+        try:  # the uncleaned text: progress lines may share a line with printed results
+            raw_log = (tmp / _LOG).read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            raw_log = ""
+        log = clean_log(raw_log)
         err = error_from_log(log, returncode)
         if err is not None:
             raise err
@@ -260,4 +266,4 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
             except RawFileError as exc:
                 exc.log = log
                 raise
-    return plots, log, version
+    return plots, raw_log, version

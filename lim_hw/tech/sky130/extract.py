@@ -118,7 +118,17 @@ class Sky130Design:
         return out
 
 
-_PRINT = re.compile(r"^\s*(lim_[a-z0-9_]+)\s*=\s*([-+0-9.eE]+)", re.MULTILINE)
+_PRINT = re.compile(r"(lim_[a-z0-9_]+)\s*=\s*([-+0-9.eE]+)")
+_PROGRESS = re.compile(r"[ \t]*Reference value[ \t]*:[ \t]*[-+0-9.eE]+[ \t]*\r?")
+
+
+def printed(log: str) -> dict[str, float]:
+    """``name = value`` results a control script printed, from the raw ngspice log.
+
+    ngspice writes its progress ("Reference value : ...\\r") asynchronously, even into the
+    middle of a printed line ("l<progress>im_x = 1"), so the progress is cut out first.
+    """
+    return {k: float(v) for k, v in _PRINT.findall(_PROGRESS.sub("", log))}
 
 
 def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V, V_fg_pulse_V: float
@@ -157,7 +167,7 @@ def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V, V_fg_pulse_V
     ctl += ["quit", ".endc", ".end"]
     deck = "\n".join(lines + ctl) + "\n"
     _, log, _ = run_script(deck, [], timeout_s=card.simulation.timeout_s, defines=tb.defines)
-    got = {k: float(v) for k, v in _PRINT.findall(log)}
+    got = printed(log)
     out = []
     w = 2 * math.pi * AC_FREQ_HZ
     for state, _ in states:
@@ -165,7 +175,7 @@ def small_signal(card: Card, subset, fn, toxmm: float, V_fg_rest_V, V_fg_pulse_V
             try:
                 return complex(got[f"lim_{state}{key}_{tag}_re"], got[f"lim_{state}{key}_{tag}_im"])
             except KeyError:
-                raise InputError(f"the sky130 small-signal extraction printed no {key}/{tag} result; "
+                raise InputError(f"the sky130 small-signal extraction printed no {state}{key}/{tag} result; "
                                  "ngspice log: " + " ".join(log.split()[-30:])) from None
         r = ph("cg", "f") / ph("cg", "c")                      # kappa with fg floating
         C_T = (1.0 / (1j * w * (ph("f", "f") - r * ph("f", "c")))).real
@@ -201,8 +211,8 @@ def calibrate(card: Card, subset, fn, toxmm: float, V_ox_V: float, w_s: float, C
     lo, end = float(np.min(cg)), float(cg[-1])
     ok = lo < 0.05 * V_rail and end > 0.95 * V_rail
     if not ok:
-        what = (f"does not pull the control gate low (it reaches {lo:.3g} V)" if lo >= 0.05 * V_rail else
-                f"does not bring the control gate back to the rail after the pulse (it ends at {end:.3g} V)")
+        what = (f"do not pull the control gate low (it reaches {lo:.3g} V)" if lo >= 0.05 * V_rail else
+                f"do not bring the control gate back to the rail after the pulse (it ends at {end:.3g} V)")
         raise InputError(f"the sky130 level shifter and driver {what}: the level shifter cannot switch at corner "
                          f"{t.corner} with V_drv_V = {V_rail:g} V and these sizes; raise [technology] V_drv_V (the "
                          "g5v0d10v5 devices take up to 5.5 V), widen W_ls_n_m or weaken W_ls_p_m/L_ls_p_m")

@@ -23,12 +23,12 @@ from ..provenance import csv_header_comment, versions
 from .model import simulate_fast
 
 
-def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True):
-    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``."""
+def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: tuple[int, int] | None = None,
+                  progress: bool = True, plots: bool = True):
+    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``
+    (``None``: in memory, nothing written; ``plots=False``: no PNG figures)."""
     from ..flow import FlowResult  # late: flow imports this module lazily
     from ..report import html as html_report
-    from ..report import plots
 
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
@@ -50,23 +50,25 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
     summary["provenance"] = {**versions(), "fast_model": {k: v for k, v in res.info.items()
                                                          if isinstance(v, (int, float, str, bool))}}
     summary["card_values"] = card_to_dict(card)
-    with atomic_directory(out_dir) as tmp:
-        write_csv_atomic(tmp / "updates.csv", updates)
-        write_csv_atomic(tmp / "synthesis.csv", table)
-        write_json_atomic(tmp / "summary.json", summary)
-        stamp = csv_header_comment().lstrip("# ").strip()
-        card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
-        write_text_atomic(tmp / "card.toml", card_toml)
-        files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
-        images: dict[str, str] = {}
-        if not updates.empty:
-            images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
-                updates, card.device.T_K, tmp / "barrier.png").name
-            images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, tmp / "energy.png").name
-        files += list(images.values())
-        html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
-                                 files, card_toml)
-        files.append("report.html")
+    files: list[str] = []
+    if out_dir is not None:
+        with atomic_directory(out_dir) as tmp:
+            write_csv_atomic(tmp / "updates.csv", updates, provenance=False)  # versions: summary.json
+            write_csv_atomic(tmp / "synthesis.csv", table, provenance=False)
+            write_json_atomic(tmp / "summary.json", summary)
+            stamp = csv_header_comment().lstrip("# ").strip()
+            card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
+            write_text_atomic(tmp / "card.toml", card_toml)
+            files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
+            images: dict[str, str] = {}
+            if plots:
+                from ..report.figures import run_figures
+
+                images = run_figures(tmp, card, table, updates)
+            files += list(images.values())
+            html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
+                                     files, card_toml)
+            files.append("report.html")
     bar.update()
     bar.close()
-    return FlowResult(Path(out_dir), updates, summary, table, files)
+    return FlowResult(None if out_dir is None else Path(out_dir), updates, summary, table, files)

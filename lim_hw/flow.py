@@ -31,6 +31,7 @@ from .netlist.render import render
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
+from .progress import show_progress
 from .provenance import csv_header_comment, versions
 from .report.names import vector_column
 from .sim import netlist_sha256
@@ -78,6 +79,7 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     run costs about half the simulation time); ``waveforms_csv`` adds ``waveforms.csv``
     (SI-unit column names); ``write_waveforms=False`` writes neither.
     """
+    progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
@@ -230,7 +232,8 @@ def _write_outputs(out: Path, card: Card, art, tb: Testbench, updates: pd.DataFr
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     for stem, w in _waveform_files(wf, block_runs) if waveform_formats else ():
         if "raw" in waveform_formats:
-            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title)
+            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title,
+                      ngspice=str(summary["provenance"].get("ngspice", "ngspice")))
             files.append(f"{stem}.raw")
         if "csv" in waveform_formats:
             write_columns_csv_atomic(out / f"{stem}.csv", {

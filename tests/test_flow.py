@@ -36,6 +36,19 @@ def test_tracking_error_below_bound(default_run):
     assert err.max() < TRACKING_BOUND
 
 
+def test_bound_without_config_equals_the_default_run(default_run, capsys):
+    """`lim-hw bound` defaults to the default card (schedule, R_max, T): its barrier E0_n and its
+    bound per transition equal the run's E0_J and E_bound_J / N_target (to the 12 digits of the CSV)."""
+    from lim_hw.cli import main
+
+    assert main(["bound", "--json"]) == 0
+    steps = pd.DataFrame(json.loads(capsys.readouterr().out)["steps"])
+    u = default_run.updates
+    assert len(steps) == len(u) == 20
+    np.testing.assert_allclose(steps["E0_J"], u["E0_J"], rtol=1e-12)
+    np.testing.assert_allclose(steps["E_diss_J"], u["E_bound_J"] / u["N_target"], rtol=1e-12)
+
+
 def test_energy_conservation_in_every_update_window(default_run):
     """Net energy from the sources = tunnelling + resistor dissipation + change of capacitor energy.
 

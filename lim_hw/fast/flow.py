@@ -19,6 +19,7 @@ from ..device.floating_gate import fn_closed_form_V
 from ..energy.updates import UPDATE_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
+from ..progress import show_progress
 from ..provenance import csv_header_comment, versions
 from .model import simulate_fast
 
@@ -30,6 +31,7 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
     from ..flow import FlowResult  # late: flow imports this module lazily
     from ..report import html as html_report
 
+    progress = show_progress(progress)  # bars on a terminal only
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
     table = synthesize(card)

@@ -111,6 +111,23 @@ def render_file(tb: Testbench, library: Path | str = LIBRARY_FILE,
     return text + "\n".join(saves) + "\n" + "".join(line + "\n" for line in self_check_lines(tb, windows)) + ".end\n"
 
 
+def portable_sha256(deck: str) -> str:
+    """sha256 of a deck's circuit, independent of where it was written: comment lines dropped and
+    every ``.include``/``.lib`` path reduced to its file name (the library's absolute path differs
+    between checkouts; the version stamp between installs)."""
+    import hashlib
+
+    lines = []
+    for line in deck.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("*"):
+            continue
+        if words[0].lower() in (".include", ".inc", ".lib") and len(words) >= 2:
+            words[1] = os.path.basename(words[1].strip("\"'"))
+        lines.append(" ".join(words))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
 def relative_library(netlist_path: Path) -> str:
     """The library path as seen from ``netlist_path`` (for portable checked-in netlists)."""
     return os.path.relpath(LIBRARY_FILE, Path(netlist_path).resolve().parent)

@@ -40,7 +40,7 @@ def save(fig, path: Path, bottom: float = 0.13, top: float = 0.90, left: float =
 
 def eng_axis(ax, unit: str, axis: str = "y", digits: int = 3) -> None:
     """Label the ticks of ``axis`` in engineering units (``46.0 fJ``, ``100 aJ``) instead of powers of ten."""
-    fmt = FuncFormatter(lambda v, _pos: eng(v, unit, digits) if v > 0 else "0")
+    fmt = FuncFormatter(lambda v, _pos: eng(v, unit, digits, trim=True) if v > 0 else "0")
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(fmt)
     if target.get_scale() == "log":
@@ -50,7 +50,7 @@ def eng_axis(ax, unit: str, axis: str = "y", digits: int = 3) -> None:
 
 def integer_ticks(ax, axis: str = "x") -> None:
     """Whole-number ticks only (update counts)."""
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
 
 
 def plot_barrier(updates: pd.DataFrame, T_K: float, path: Path) -> Path:
@@ -79,7 +79,7 @@ def plot_energy(updates: pd.DataFrame, path: Path) -> Path:
     The legend sits below the axes so that no series is hidden behind it, and
     every series is drawn above the grid in its own colour and marker.
     """
-    fig, ax = plt.subplots(figsize=(7, 4.6))
+    fig, ax = plt.subplots(figsize=(7, 4.4))
     n = updates["n"]
     series = [("E_supply_J", "o-", "supply", "drawn from the supplies (no recovery)"),
               ("E_net_J", "^-", "net", "net (perfect recovery)"),
@@ -99,5 +99,5 @@ def plot_energy(updates: pd.DataFrame, path: Path) -> Path:
     ax.grid(alpha=0.25, which="major", zorder=0)
     ratio = updates["ratio_supply_to_bound"].median() if len(updates) else float("nan")
     ax.set_title(f"Energy per weight update: drawn = {sci(ratio)} times the LIM bound (median)", fontsize=10)
-    ax.legend(fontsize=8, ncol=2, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    return save(fig, path, bottom=0.30, top=0.92, left=0.14)
+    ax.legend(fontsize=8, ncol=2, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    return save(fig, path, bottom=0.27, top=0.92, left=0.14)

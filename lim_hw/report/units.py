@@ -43,11 +43,12 @@ def _exponent3(x: float, power: int = 1) -> int:
     return max(-24, min(12, e))
 
 
-def eng(value: float | None, unit: str = "", digits: int = 3) -> str:
+def eng(value: float | None, unit: str = "", digits: int = 3, trim: bool = False) -> str:
     """``value`` in engineering notation with an SI prefix and ``unit``, ``digits`` significant digits.
 
     ``unit`` is a lim-hw unit suffix (``"J"``, ``"m"``, ``"m2"``, ``"ohm"``, ...; see
     :data:`UNIT_SUFFIXES`) or any other text, printed as is after the prefix.
+    ``trim`` drops trailing zeros (tick labels: ``10 fJ``, not ``10.0 fJ``).
     ``None``/NaN print as ``"n/a"``. Examples: ``eng(4.6384e-14, "J") == "46.4 fJ"``,
     ``eng(1e-12, "m2") == "1.00 µm²"``, ``eng(1e5, "ohm") == "100 kΩ"``.
     """
@@ -68,6 +69,8 @@ def eng(value: float | None, unit: str = "", digits: int = 3) -> str:
     if prefixed and abs(float(text)) >= 1000 and e < 12 and not (unit == "s" and e >= 0):  # 999.96 fJ -> 1.00 pJ
         e += 3
         text = _fixed(x / 10.0 ** (e * power), digits)
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
     return f"{text} {_PREFIXES[e] if prefixed else ''}{shown}".rstrip()
 
 

@@ -48,6 +48,12 @@ def eng_axis(ax, unit: str, axis: str = "y", digits: int = 3) -> None:
         target.set_minor_formatter(NullFormatter())
 
 
+def sci_axis(ax, axis: str = "y", digits: int = 2) -> None:
+    """Label the ticks of a dimensionless ``axis`` as ``1.5×10⁶`` (no ``1e6`` offset above the axis)."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(
+        FuncFormatter(lambda v, _pos: sci(v, digits) if v else "0"))
+
+
 def integer_ticks(ax, axis: str = "x") -> None:
     """Whole-number ticks only (update counts)."""
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))

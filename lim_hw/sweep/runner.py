@@ -178,7 +178,7 @@ def _flow_point(task: PointTask) -> dict[str, float | int]:
     out = _numbers(res.summary)
     if task.mismatch:
         rows = [{"row": r, "col": c, "half": h, **v} for (r, c, h), v in sorted(task.mismatch.items())]
-        write_csv_atomic(Path(task.out_dir) / "mismatch.csv", pd.DataFrame(rows))
+        write_csv_atomic(Path(task.out_dir) / "mismatch.csv", pd.DataFrame(rows), provenance=False)
     return out
 
 
@@ -186,8 +186,10 @@ def flow_with_testbench(task: PointTask):
     """:func:`lim_hw.flow.run_flow` on the point's testbench (mismatch, column offset) -> FlowResult.
 
     Points with mismatch or a column offset pass their own testbench to run_flow
-    (``artifacts=``), so the outputs are exactly run_flow's. (The retention check
-    of a retention card compares with the nominal closed form.)
+    (``artifacts=``), so the outputs are exactly run_flow's, without the PNG figures
+    (``plots=False``: ~1.4 s of CPU a point; the sweep's own plots summarise the points,
+    and ``lim-hw simulate DIR/points/<key16>/card.toml`` redraws one). (The retention
+    check of a retention card compares with the nominal closed form.)
     """
     from .. import flow
     from ..netlist.generate import NetlistArtifacts
@@ -197,14 +199,14 @@ def flow_with_testbench(task: PointTask):
     array = task.array if task.kind == "array" else None
     if not task.mismatch and task.col_offset == 0:
         return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms)
+                             write_waveforms=task.write_waveforms, plots=False)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
     table = synthesize(card)
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                         write_waveforms=task.write_waveforms, artifacts=art)
+                         write_waveforms=task.write_waveforms, artifacts=art, plots=False)
 
 
 def _bound_point(task: PointTask) -> dict[str, float | int]:
@@ -222,7 +224,7 @@ def _bound_point(task: PointTask) -> dict[str, float | int]:
                         "E0_median_J": float(df["E0_J"].median())})
     metrics.update(_numbers(bound_totals(df, dev.T_K)))
     os.makedirs(task.out_dir, exist_ok=True)
-    write_csv_atomic(Path(task.out_dir) / "bound.csv", df)
+    write_csv_atomic(Path(task.out_dir) / "bound.csv", df, provenance=False)
     return metrics
 
 
@@ -436,7 +438,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
             n_ok, n_failed, n_missing = (int(counts.get(k, 0)) for k in ("ok", "failed", "missing"))
             files = ["points.jsonl", "sweep.json", "sweep.toml", "base_card.toml"]
             if n_missing == 0:
-                write_csv_atomic(out_dir / TABLE, table)
+                write_csv_atomic(out_dir / TABLE, table, provenance=False)
                 files.append(TABLE)
                 from .plots import plot_sweep
 

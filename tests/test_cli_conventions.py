@@ -21,11 +21,15 @@ def _simulate(tmp_path, *extra: str, stderr=subprocess.PIPE):
                           stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
-def test_no_progress_bars_into_a_redirected_log(tmp_path):
+def test_no_progress_bars_into_a_redirected_log_and_quiet_keeps_the_result_line(tmp_path):
     proc = _simulate(tmp_path)   # stderr is a pipe, as in CI logs or `2> log`
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and "\r" not in proc.stdout and "%|" not in proc.stdout
-    assert proc.stdout.splitlines()[-1].startswith("results in ")
+    assert proc.stdout.splitlines()[-1] == f"results in {tmp_path / 'out'}/ (report.html ties them together)"
+    assert len(proc.stdout.splitlines()) > 5    # the table and the headline
+    quiet = _simulate(tmp_path, "--quiet", "--engine", "fast")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.splitlines() == proc.stdout.splitlines()[-1:]
 
 
 def test_progress_bars_on_a_terminal(tmp_path):
@@ -55,10 +59,3 @@ def test_progress_bars_on_a_terminal(tmp_path):
         proc.wait(timeout=300)
     assert proc.returncode == 0
     assert b"%|" in seen and b"s simulated" in seen   # the flow's bar and the ngspice bar
-
-
-def test_quiet_keeps_the_one_result_line(tmp_path):
-    proc = _simulate(tmp_path, "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [f"results in {tmp_path / 'out'}/ (report.html ties them together)"]
-    assert proc.stderr == ""

@@ -86,17 +86,19 @@ def test_sweep_script_without_main_guard_fails_once_and_caches_nothing(tmp_path)
     the caller's fault: one error line naming the guard, no point recorded as failed, and the
     guarded script then runs every point."""
     out = tmp_path / "sw"
-    run = f'res = run_sweep(spec, {str(out)!r}, executor="local", workers=2, progress=False, resume=True)\n' \
+    run = 'res = run_sweep(spec, {out!r}, executor="local", workers={workers}, progress=False, resume=True)\n' \
           'print("ok", res.n_ok, res.n_failed)'
     bad = tmp_path / "bad.py"
-    bad.write_text(_SWEEP_SCRIPT.format(body=run))
+    bad.write_text(_SWEEP_SCRIPT.format(body=run.format(out=str(out), workers=2)))
     proc = subprocess.run([sys.executable, str(bad)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode != 0 and 'if __name__ == "__main__":' in proc.stderr
     log = out / "points.jsonl"
     assert not log.exists() or not [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
     good = tmp_path / "good.py"
-    good.write_text(_SWEEP_SCRIPT.format(body='if __name__ == "__main__":\n' + textwrap.indent(run, "    ")))
+    # the fixed script (in this process: a worker pool is the sweep tests' subject) runs every point
+    fixed = textwrap.indent(run.format(out=str(out), workers=1), "    ")
+    good.write_text(_SWEEP_SCRIPT.format(body='if __name__ == "__main__":\n' + fixed))
     proc = subprocess.run([sys.executable, str(good)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -85,17 +84,15 @@ def chromium():
 
 def test_report_renders_in_headless_chromium(ramped_synapse_run, chromium, tmp_path):
     """The report opened from file:// by a real browser: the headline is in the rendered DOM and
-    every image decoded (naturalWidth > 0); a missing image is caught (the check can fail)."""
+    every image decoded (naturalWidth > 0). A missing image would be caught: the probe page adds
+    one of its own and the browser must report it broken (control_detected)."""
     res = ramped_synapse_run
     page = check_report(res.out_dir / "report.html")
+    assert page.control_detected
     assert page.headline == headline(res.summary)
     pngs = sorted(p.name for p in res.out_dir.glob("*.png"))
     assert sorted(src for src, _w, _h in page.images) == pngs and len(pngs) == 5
     assert not page.broken_images and all(w > 500 and h > 300 for _s, w, h in page.images)
-    broken = tmp_path / "broken"
-    shutil.copytree(res.out_dir, broken)
-    (broken / "weight.png").unlink()
-    assert check_report(broken / "report.html").broken_images == ["weight.png"]
 
 
 def test_floating_gate_between_pulses_matches_the_closed_form(ramped_synapse_run):
@@ -120,7 +117,7 @@ def test_floating_gate_between_pulses_matches_the_closed_form(ramped_synapse_run
 
 def test_weight_of_every_synapse_in_an_array(tmp_path):
     """weight.png of an array: every synapse's w = V(fg+) - V(fg-) after the last update vs the closed form."""
-    card = default_card().with_updates(schedule={"n_updates": 4})
+    card = default_card().with_updates(schedule={"n_updates": 3})
     res = run_flow(card, tmp_path / "arr", array=(2, 3), progress=False)
     tb_pairs = synapse_pairs(_array_tb(card, res.synthesis))
     assert len(tb_pairs) == 6 and sorted(rc for *_, rc in tb_pairs) == [(r, c) for r in range(2) for c in range(3)]

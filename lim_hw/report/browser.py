@@ -29,7 +29,10 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
          "--allow-file-access-from-files")
 _CHECK_ID = "lim-hw-browser-check"
-_SCRIPT = ("<script>window.addEventListener('load',function(){var r={headline:(document.getElementById("
+#: An image that does not exist, added to the probe page: the check must see it broken, or it proves nothing.
+CONTROL_IMAGE = "lim-hw-browser-check-missing.png"
+_SCRIPT = (f"<img src='{CONTROL_IMAGE}' alt=''>"
+           "<script>window.addEventListener('load',function(){var r={headline:(document.getElementById("
            "'headline')||{}).textContent||'',images:Array.prototype.map.call(document.images,function(i){"
            "return {src:i.getAttribute('src'),width:i.naturalWidth,height:i.naturalHeight,complete:i.complete}})};"
            f"var p=document.createElement('pre');p.id='{_CHECK_ID}';p.textContent=JSON.stringify(r);"
@@ -38,11 +41,16 @@ _SCRIPT = ("<script>window.addEventListener('load',function(){var r={headline:(d
 
 @dataclass(frozen=True)
 class PageCheck:
-    """What the browser saw: the headline and ``(src, naturalWidth, naturalHeight)`` of every image."""
+    """What the browser saw: the headline and ``(src, naturalWidth, naturalHeight)`` of every image.
+
+    ``control_detected``: the probe's own missing image (:data:`CONTROL_IMAGE`) was seen as
+    broken, so a broken report image would have been seen too.
+    """
 
     headline: str
     images: tuple[tuple[str, int, int], ...]
     dom: str
+    control_detected: bool
 
     @property
     def broken_images(self) -> list[str]:
@@ -90,7 +98,9 @@ def check_report(report: str | os.PathLike, timeout_s: float = 60.0) -> PageChec
 
     facts = json.loads(html.unescape(m.group(1)))
     images = tuple((i["src"], int(i["width"]), int(i["height"])) for i in facts["images"])
-    return PageCheck(facts["headline"], images, dom[:m.start()] + dom[m.end():])
+    control = [w for src, w, _h in images if src == CONTROL_IMAGE]
+    return PageCheck(facts["headline"], tuple(i for i in images if i[0] != CONTROL_IMAGE),
+                     dom[:m.start()] + dom[m.end():], control == [0])
 
 
 def screenshot(report: str | os.PathLike, png: str | os.PathLike, width: int = 1000, height: int = 1700,
@@ -114,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if len(args) == 2 and args[0] == "check":
         page = check_report(args[1])
-        print(json.dumps({"headline": page.headline, "images": page.images, "broken": page.broken_images}, indent=1))
-        return 1 if page.broken_images else 0
+        print(json.dumps({"headline": page.headline, "images": page.images, "broken": page.broken_images,
+                          "control_detected": page.control_detected}, indent=1))
+        return 1 if page.broken_images or not page.control_detected else 0
     print(main.__doc__, file=sys.stderr)
     return 2
 

@@ -206,9 +206,9 @@ def plot_update_zoom(card: Card, table: pd.DataFrame, tb: Testbench, wf: Wavefor
         and (updates["n"] == n).any() else float("nan")
     for ax in (a1, a2, a3):
         ax.grid(alpha=0.25)
-    a1.set_title(f"Update {n}: pulse {eng(-float(row['V_p_V']), 'V', 4)}, floating-gate step beyond natural decay "
+    a1.set_title(f"Update {n}: pulse {eng(-float(row['V_p_V']), 'V', 4)}\nfloating-gate step beyond natural decay "
                  f"{eng(step, 'V', 4)} (closed form {eng(float(row['dV_fg_pred_V']), 'V', 4)})", fontsize=9)
-    return save(fig, path, bottom=0.08, top=0.95, left=0.14, hspace=0.12)
+    return save(fig, path, bottom=0.08, top=0.93, left=0.14, hspace=0.12)
 
 
 def synapse_pairs(tb: Testbench) -> list[tuple[TunnelProbe, TunnelProbe, tuple[int, int]]]:

@@ -46,8 +46,8 @@ assert abs(step_V / res.synthesis["dV_fg_pred_V"].iloc[0] - 1) < 1e-3
 
 # %% [markdown]
 # ## The same run written to disk and read back
-# `plots=False` skips the PNG figures (report.html is still written); `load_result`
-# reads a run directory (also one written by `lim-hw simulate`).
+# `plots=False` skips the PNG figures and report.html; `load_result` reads a run
+# directory (also one written by `lim-hw simulate`).
 
 # %%
 lim_hw.run_flow(card, OUT / "run", progress=False, plots=False)

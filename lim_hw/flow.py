@@ -64,8 +64,9 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``out_dir=None`` runs in memory: nothing is written and the result holds the
-    tables, the summary and the waveforms. ``plots=False`` writes no PNG figures
-    (report.html is still written, without them).
+    tables, the summary and the waveforms. ``plots=False`` skips the PNG plots and
+    report.html (and matplotlib's import): what sweeps and regression suites want per
+    point; the numbers and the other files are the same.
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
     offset, built with :func:`lim_hw.netlist.spec.array_testbench`) to simulate
@@ -221,7 +222,6 @@ def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str
 def _write_outputs(out: Path, card: Card, art, tb: Testbench, updates: pd.DataFrame,
                    summary: dict[str, Any], wf: Waveforms, waveform_formats: tuple[str, ...], clock: _Clock,
                    block_runs: list[BlockRun], draw: bool = True) -> list[str]:
-    from .report import html as html_report  # matplotlib is imported only when figures are drawn
 
     write_csv_atomic(out / "updates.csv", updates, provenance=False)  # versions: summary.json
     write_csv_atomic(out / "synthesis.csv", art.table, provenance=False)
@@ -239,11 +239,14 @@ def _write_outputs(out: Path, card: Card, art, tb: Testbench, updates: pd.DataFr
             write_columns_csv_atomic(out / f"{stem}.csv", {
                 "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}}, provenance=False)
             files.append(f"{stem}.csv")
-    images: dict[str, str] = {}
-    if draw:
-        from .report.figures import run_figures
+    if not draw:
+        clock.lap("waveforms_plots_s")
+        write_json_atomic(out / "summary.json", summary)
+        return files
+    from .report import html as html_report  # matplotlib is imported only when a report is written
+    from .report.figures import run_figures
 
-        images = run_figures(out, card, art.table, updates, tb, wf)
+    images = run_figures(out, card, art.table, updates, tb, wf)
     files += list(images.values())
     clock.lap("waveforms_plots_s")
     write_json_atomic(out / "summary.json", summary)

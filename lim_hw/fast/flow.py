@@ -27,9 +27,9 @@ from .model import simulate_fast
 def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: tuple[int, int] | None = None,
                   progress: bool = True, plots: bool = True):
     """Run the fast model on ``card`` and write the flow's result files into ``out_dir``
-    (``None``: in memory, nothing written; ``plots=False``: no PNG figures)."""
+    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html,
+    as :func:`lim_hw.flow.run_flow`)."""
     from ..flow import FlowResult  # late: flow imports this module lazily
-    from ..report import html as html_report
 
     progress = show_progress(progress)  # bars on a terminal only
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
@@ -62,15 +62,15 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
             card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
             write_text_atomic(tmp / "card.toml", card_toml)
             files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
-            images: dict[str, str] = {}
             if plots:
+                from ..report import html as html_report
                 from ..report.figures import run_figures
 
                 images = run_figures(tmp, card, table, updates)
-            files += list(images.values())
-            html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
-                                     files, card_toml)
-            files.append("report.html")
+                files += list(images.values())
+                html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
+                                         files, card_toml)
+                files.append("report.html")
     bar.update()
     bar.close()
     return FlowResult(None if out_dir is None else Path(out_dir), updates, summary, table, files)

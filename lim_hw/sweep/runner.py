@@ -186,10 +186,8 @@ def flow_with_testbench(task: PointTask):
     """:func:`lim_hw.flow.run_flow` on the point's testbench (mismatch, column offset) -> FlowResult.
 
     Points with mismatch or a column offset pass their own testbench to run_flow
-    (``artifacts=``), so the outputs are exactly run_flow's, without the PNG figures
-    (``plots=False``: ~1.4 s of CPU a point; the sweep's own plots summarise the points,
-    and ``lim-hw simulate DIR/points/<key16>/card.toml`` redraws one). (The retention
-    check of a retention card compares with the nominal closed form.)
+    (``artifacts=``), so the outputs are exactly run_flow's. (The retention check
+    of a retention card compares with the nominal closed form.)
     """
     from .. import flow
     from ..netlist.generate import NetlistArtifacts
@@ -199,14 +197,14 @@ def flow_with_testbench(task: PointTask):
     array = task.array if task.kind == "array" else None
     if not task.mismatch and task.col_offset == 0:
         return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms, plots=False)
+                             write_waveforms=task.write_waveforms)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
     table = synthesize(card)
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                         write_waveforms=task.write_waveforms, artifacts=art, plots=False)
+                         write_waveforms=task.write_waveforms, artifacts=art)
 
 
 def _bound_point(task: PointTask) -> dict[str, float | int]:

@@ -103,9 +103,10 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
             check_columns_independent(art.testbench)
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
-    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
+    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL. Not a daemon:
+    # if the simulation fails, interpreter shutdown waits for the import instead of aborting inside it.
     draw = plots and out_dir is not None
-    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.figures",), daemon=True)
+    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.figures",), daemon=False)
     clock.lap("synthesis_netlist_s")
     if draw:
         preload.start()

@@ -40,7 +40,7 @@ def save(fig, path: Path, bottom: float = 0.13, top: float = 0.90, left: float =
 
 def eng_axis(ax, unit: str, axis: str = "y", digits: int = 3) -> None:
     """Label the ticks of ``axis`` in engineering units (``46.0 fJ``, ``100 aJ``) instead of powers of ten."""
-    fmt = FuncFormatter(lambda v, _pos: eng(v, unit, digits, trim=True) if v > 0 else "0")
+    fmt = FuncFormatter(lambda v, _pos: eng(v, unit, digits, trim=True) if v else "0")
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(fmt)
     if target.get_scale() == "log":

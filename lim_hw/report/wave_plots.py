@@ -139,28 +139,31 @@ def plot_fg_between_pulses(card: Card, table: pd.DataFrame, tb: Testbench, wf: W
             y_hi = max(y_hi, *(float(s_[view].max()) for s_ in sims), float(v_pred[view].max()))
             resid_max = max(resid_max, *(float(np.abs(s_ - v_pred)[view].max()) for s_ in sims))
         ref = v_pred if card.n_updates == 0 else v_nat
-        devs = [1e3 * (s_ - ref) for s_ in sims]
+        devs = [s_ - ref for s_ in sims]
         _band(bottom, tk, devs, color, f"{name} (ngspice)")
         if card.n_updates:
-            bottom.plot(tk, 1e3 * (v_pred - v_nat), "--", lw=1.0, color=COLORS["pred"],
+            bottom.plot(tk, v_pred - v_nat, "--", lw=1.0, color=COLORS["pred"],
                         label="closed form with the synthesised pulses" if half == "p" else None)
             dev_max = max(dev_max, float(np.max(np.abs(v_pred - v_nat)[view])) if view.any() else 0.0)
     top.set_ylabel("floating-gate voltage (V)")
-    top.set_title(f"Between pulses (the pulse dips left out): ngspice within {eng(resid_max, 'V')} "
-                  "of the closed form", fontsize=10)
+    top.set_title(f"{'Between pulses (the pulse dips left out)' if card.n_updates else 'Retention'}: "
+                  f"ngspice within {eng(resid_max, 'V')} of the closed form", fontsize=10)
     top.legend(fontsize=8, frameon=False)
     if np.isfinite(y_lo) and y_hi > y_lo:
         pad = 0.05 * (y_hi - y_lo)
         top.set_ylim(y_lo - pad, y_hi + pad)
+    eng_axis(bottom, "V")
     if card.n_updates:
-        bottom.set_ylabel("V_fg - natural decay (mV)")
+        bottom.set_ylabel("V_fg - natural decay")
         bottom.set_xlim(left=t_lo, right=float(t[-1]) if t.size else None)
         steps = table["dV_fg_pred_V"].abs()
         bottom.set_title(f"Weight steps: {len(table)} updates, {eng(steps.max(), 'V')} to {eng(steps.min(), 'V')} "
                          f"each, {eng(dev_max, 'V')} in all", fontsize=10)
     else:
-        bottom.set_ylabel("ngspice - closed form (mV)")
+        bottom.set_ylabel("ngspice - closed form")
         bottom.set_title("Retention: deviation from the closed form", fontsize=10)
+        if tk.size and tk[0] > 0 and tk[-1] / tk[0] > 1e3:
+            bottom.set_xscale("log")
     bottom.set_xlabel("time (s)")
     bottom.grid(alpha=0.25)
     top.grid(alpha=0.25)
@@ -241,12 +244,13 @@ def plot_weight(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms, p
     heat = len(pairs) > 1
     fig = plt.figure(figsize=(10 if heat else 7, 4.2))
     ax = fig.add_axes((0.09, 0.14, 0.52 if heat else 0.86, 0.74))
-    _band(ax, tk, [1e3 * y for y in w], COLORS["sim"], "w (ngspice)")
-    ax.plot(tk, 1e3 * w_pred, "--", lw=1.0, color=COLORS["pred"], label="closed form")
+    _band(ax, tk, w, COLORS["sim"], "w (ngspice)")
+    ax.plot(tk, w_pred, "--", lw=1.0, color=COLORS["pred"], label="closed form")
+    eng_axis(ax, "V")
     if card.n_updates:
         ax.set_xlim(left=max(float(table["t_s"].iloc[0]) - card.programming.period_s, 0.0), right=float(t[-1]))
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("weight w = V(fg+) - V(fg-) (mV)")
+    ax.set_ylabel("weight w = V(fg+) - V(fg-)")
     ax.grid(alpha=0.25)
     ax.legend(fontsize=8, frameon=False)
     w_end = np.array([y[-1] for y in w]) if tk.size else np.zeros(len(w))

@@ -29,7 +29,7 @@ padding:0.7em 1em;margin:1em 0}
 table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
 td,th{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}
 th{background:#fafafa}td:first-child,th:first-child{text-align:left}
-table.kv td:first-child{color:#555}figure{margin:1.2em 0}figcaption{font-weight:600;margin-bottom:0.3em}
+table.kv td{text-align:left;white-space:normal}table.kv td:first-child{color:#555;white-space:nowrap}figure{margin:1.2em 0}figcaption{font-weight:600;margin-bottom:0.3em}
 img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow-x:auto}
 .note{color:#666;font-size:13px}td.gap{text-align:center;color:#888}
 """

@@ -10,6 +10,7 @@ add or replace elements before rendering. Every name and number is checked by
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -65,11 +66,25 @@ class Supply:
     """A port through which energy enters the circuit: its voltage and branch-current vectors.
 
     Delivered power is ``-v * i`` (ngspice's branch current flows into the + terminal).
+    What the energy accounting knows of the load (lim_hw.energy.edges, docs/flow.md s.5):
+    the delivered current is ``sum_d a_d i_d(t) + sum_k c_k I_k(t)``: ``i_d`` is the
+    RC current of driver ``d`` (``rc_terms``: driver name, coefficient ``a_d``),
+    the exact response of its ``lines`` identical lines (each ``R_ohm`` into
+    ``C_line_F``, time constant ``tau_s``) to its piecewise-linear ``drive``
+    (edges ``(t_start_s, dV_V, duration_s)``); ``I_k`` is the FN current of probe
+    vector ``fn_terms[k][0]`` with coefficient ``fn_terms[k][1]``, from ngspice.
     """
 
     name: str
     v: str
     i: str
+    drive: tuple[tuple[float, float, float], ...] = ()
+    tau_s: float = 0.0
+    C_line_F: float = 0.0
+    R_ohm: float = 0.0
+    lines: int = 1
+    rc_terms: tuple[tuple[str, float], ...] = ()
+    fn_terms: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,9 @@ class TunnelProbe:
     fg: str
     C_T_F: float
     half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p")
+    cg: str = ""          # control-gate node vector (energy and charge balance)
+    C_c_F: float = 0.0
+    C_j_F: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,46 @@ def _tran(card: Card) -> tuple[float, float, float]:
     return step, stop, tmax
 
 
+def line_tau_s(card: Card, cells_per_line: int = 1) -> float:
+    """RC time constant of a control-gate line: ``R_drv * cells * C_c (C_T - C_c) / C_T`` (s)."""
+    d = card.device
+    return card.programming.R_drv_ohm * cells_per_line * d.C_c_F * (d.C_T_F - d.C_c_F) / d.C_T_F
+
+
+def _loads(card: Card, supplies: Sequence[Supply], probes: Sequence["TunnelProbe"], rows: int, cols: int
+           ) -> tuple[Supply, ...]:
+    """``supplies`` with their load models (see :class:`Supply`).
+
+    KCL at cg and fg of one cell gives its resistor current ``C_eff V_cg' - kappa I_FN``
+    and its bias-source current ``(1 - C_j/C_T) I_FN - C_j/(C_T - C_c) C_eff V_cg'``
+    (``C_eff = C_c (C_T - C_c)/C_T``). A driver feeds ``cols`` lines of ``rows``
+    cells; a tunnelling line sees ``1/rows`` of each driver's RC current.
+    """
+    d = card.device
+    drivers = [s for s in supplies if s.drive or not s.name.startswith("vtun")]
+    c_eff = d.C_c_F * (d.C_T_F - d.C_c_F) / d.C_T_F
+    out = []
+    for s in supplies:
+        if s in drivers:
+            cells = [p for p in probes if _half_of(s) == p.half]
+            out.append(dataclasses.replace(
+                s, tau_s=line_tau_s(card, rows), C_line_F=rows * c_eff, R_ohm=card.programming.R_drv_ohm,
+                lines=cols, rc_terms=((s.name, 1.0),), fn_terms=tuple((p.current, -d.kappa) for p in cells)))
+        else:
+            cells = [p for p in probes if p.tun == s.v]
+            ratio = d.C_j_F / (d.C_T_F - d.C_c_F) if d.C_T_F > d.C_c_F else 0.0
+            out.append(dataclasses.replace(
+                s, tau_s=line_tau_s(card, rows), rc_terms=tuple((drv.name, -ratio / rows) for drv in drivers),
+                fn_terms=tuple((p.current, 1.0 - d.C_j_F / d.C_T_F) for p in cells)))
+    return tuple(out)
+
+
+def _half_of(s: Supply) -> str:
+    """Which half a driver supply drives (``v(drv)`` of a lone cell: ``p``)."""
+    name = s.v[len("v(drv"):-1]
+    return name[:1] if name[:1] in ("p", "m") else "p"
+
+
 def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
                  ) -> tuple[list, Supply]:
     """A control-gate driver: an ideal voltage source whose value is the sum of one step per pulse edge.
@@ -174,13 +232,14 @@ def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: s
     pulses = edge_list(card, table, half)
     if not pulses:
         src = VSource(prefix, top, "0", dc_V=0.0)
-        return [src], Supply(prefix, f"v({top})", f"i({prefix})")
+        return [src], Supply(prefix, f"v({top})", f"i({prefix})", drive=((0.0, 0.0, 0.0),))
     base = prefix[1:] if prefix.startswith("v") else prefix
     total = f"{top}_sum"
     elements: list = [Resistor(f"r{base}_sum", total, "0", 1.0)]
     elements += [ISource(f"i{base}_{k + 1}", "0", total, pulse=pulse) for k, pulse in enumerate(pulses)]
     elements.append(VCVS(f"e{base}", top, "0", total, "0", 1.0))
-    return elements, Supply(f"e{base}", f"v({top})", f"i(e{base})")
+    drive = tuple((float(pl[2]), float(pl[1] - pl[0]), float(pl[3])) for pl in pulses)
+    return elements, Supply(f"e{base}", f"v({top})", f"i(e{base})", drive=drive)
 
 
 def driver_ic_nodes(elements: Sequence) -> tuple[str, ...]:
@@ -209,9 +268,9 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
     elements = (tun, *chain, Resistor("rdrv", "drv", "cg", card.programming.R_drv_ohm),
                 Instance("x1", "fndam_cell", ("cg", "tun", "fg"), device_params(dev)))
-    probe = TunnelProbe("x1", "i(v.x1.xj.vsns)", "v(tun)", "v(fg)", dev.C_T_F, "p")
+    probe = TunnelProbe("x1", "i(v.x1.xj.vsns)", "v(tun)", "v(fg)", dev.C_T_F, "p", "v(cg)", dev.C_c_F, dev.C_j_F)
     step, stop, tmax = _tran(card)
-    supplies = (Supply("vtun", "v(tun)", "i(vtun)"), drv)
+    supplies = _loads(card, (Supply("vtun", "v(tun)", "i(vtun)"), drv), (probe,), 1, 1)
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
     return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
                      _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
@@ -226,11 +285,13 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     syn = Instance("xs", "fn_synapse", (cg["p"], cg["m"], "tun", "fgp", "fgm"), device_params(dev))
     readout = Instance("xro", "diff_readout", ("fgp", "fgm", "w"))
     elements = (tun, *drivers, syn, readout)
-    probes = (TunnelProbe("xs.xp", "i(v.xs.xp.xj.vsns)", "v(tun)", "v(fgp)", dev.C_T_F, "p"),
-              TunnelProbe("xs.xm", "i(v.xs.xm.xj.vsns)", "v(tun)", "v(fgm)", dev.C_T_F, "m"))
+    probes = (TunnelProbe("xs.xp", "i(v.xs.xp.xj.vsns)", "v(tun)", "v(fgp)", dev.C_T_F, "p", "v(cgp)",
+                          dev.C_c_F, dev.C_j_F),
+              TunnelProbe("xs.xm", "i(v.xs.xm.xj.vsns)", "v(tun)", "v(fgm)", dev.C_T_F, "m", "v(cgm)",
+                          dev.C_c_F, dev.C_j_F))
     step, stop, tmax = _tran(card)
-    supplies = (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies)
-    saves = _unique(("v(fgp)", "v(fgm)", "v(w)") + tuple(p.current for p in probes)
+    supplies = _loads(card, (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies), probes, 1, 1)
+    saves = _unique(("v(fgp)", "v(fgm)", "v(w)", "v(cgp)", "v(cgm)") + tuple(p.current for p in probes)
                     + _supply_vectors(supplies))
     return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
                      _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
@@ -281,9 +342,10 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
                 elements.append(Instance(inst, "fndam_cell", (f"cg{half}{c}", f"tun{r}", fg), params))
                 ics.append((fg, dev.V_fg0_V))
                 probes.append(TunnelProbe(inst, f"i(v.{inst}.xj.vsns)", f"v(tun{r})", f"v({fg})",
-                                          dev.C_T_F, half))
-                saves += [f"v({fg})", f"i(v.{inst}.xj.vsns)"]
+                                          dev.C_T_F, half, f"v(cg{half}{c})", dev.C_c_F, dev.C_j_F))
+                saves += [f"v({fg})", f"i(v.{inst}.xj.vsns)", f"v(cg{half}{c})"]
     step, stop, tmax = _tran(card)
+    supplies = list(_loads(card, supplies, probes, rows, cols))
     saves += _supply_vectors(supplies)
     return Testbench(f"lim-hw {rows}x{cols} FN-DAM synapse array: {card.name}", "array",
                      tuple(elements), tuple(ics), _options(card), step, stop, tmax, _unique(saves),

@@ -43,7 +43,7 @@ UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_tar
 
 #: Columns of the self-checks (docs/flow.md, "Self-checks"): per programmed cell, the resistive
 #: dissipation and the change of stored capacitor energy in the window, and the two closures:
-#: ``energy_closure = (E_net - E_tunnel - E_resistor - dE_cap) / E_supply`` and
+#: ``energy_closure = (E_net - E_tunnel - E_resistor - dE_cap) / (|E_tunnel| + E_resistor + |dE_cap|)`` and
 #: ``charge_closure = (integral of I_FN - change of floating-gate charge) / (N_target q)``.
 CLOSURE_COLUMNS = ("E_resistor_J", "dE_cap_J", "energy_closure", "charge_closure")
 
@@ -168,7 +168,8 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
     E_eff = np.where(counts > 0, sums["E_eff"] / cells, math.nan)
     E_supply, E_net = drawn / cells, net / cells
     with np.errstate(divide="ignore", invalid="ignore"):
-        energy_closure = np.where(drawn > 0, (net - E_tun_all - E_R - dE_cap) / drawn, 0.0)
+        scale = np.abs(E_tun_all) + np.abs(E_R) + np.abs(dE_cap)
+        energy_closure = np.where(scale > 0, (net - E_tun_all - E_R - dE_cap) / np.where(scale > 0, scale, 1.0), 0.0)
         q_scale = np.maximum(table["N_target"].to_numpy(dtype=float) * q_C * np.maximum(counts, 1), q_C)
         charge_closure = (Q_fn - dQ_fg) / q_scale
     N_target = table["N_target"].to_numpy(dtype=float)

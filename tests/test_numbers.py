@@ -48,8 +48,10 @@ def test_thin_oxide_tracks_within_the_card_tolerance(tmp_path):
 
 
 def test_retention_of_thin_oxide_within_1e_5(tmp_path):
-    res = run_flow(load_card(CARDS / "retention_thin.toml"), tmp_path / "run", progress=False,
-                   write_waveforms=False)
+    """The error peaks at 10..100 s (the knee is at 2 s), so 2e4 s covers it at a tenth of the cost
+    of the card's 1e6 s (3.6e-6 measured there, docs/flow.md)."""
+    card = load_card(CARDS / "retention_thin.toml").with_updates(simulation={"duration_s": 2e4})
+    res = run_flow(card, tmp_path / "run", progress=False, write_waveforms=False)
     assert res.summary["retention_max_rel_error"] <= 1e-5
     assert "self_check" in res.summary
 
@@ -64,16 +66,34 @@ PATHOLOGICAL = {
 }
 
 
-@pytest.mark.parametrize("engine", ["batch", "fast"])
+def _card(tmp_path, key):
+    path = tmp_path / f"{key}.toml"
+    text = PATHOLOGICAL[key]
+    path.write_text(text.replace("[schedule]\n", "[schedule]\nn_updates = 2\n") if "[schedule]" in text
+                    else "[schedule]\nn_updates = 2\n" + text)
+    return path
+
+
 @pytest.mark.parametrize("key", sorted(PATHOLOGICAL))
-def test_pathological_cards_are_refused_with_one_line(key, engine, tmp_path):
-    card = tmp_path / f"{key}.toml"
-    card.write_text("[schedule]\nn_updates = 2\n" + PATHOLOGICAL[key].replace("[schedule]\n", ""))
-    if key == "grad":
-        card.write_text("[schedule]\nn_updates = 2\ngrad = 1e5\n")
-    proc = subprocess.run([sys.executable, "-m", "lim_hw", "simulate", str(card), "-o", str(tmp_path / "out"),
-                           "--quiet", "--engine", engine], capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+def test_pathological_cards_are_refused_by_both_engines(key, tmp_path):
+    """Every card of issue 14 is refused before simulating, with the same message by ngspice's and the fast flow."""
+    from lim_hw.errors import InputError
+
+    card = load_card(_card(tmp_path, key))
+    messages = []
+    for engine in ("batch", "fast"):
+        with pytest.raises(InputError) as exc:
+            run_flow(card, tmp_path / engine, engine=engine, progress=False, write_waveforms=False)
+        messages.append(str(exc.value))
+        assert not (tmp_path / engine).exists()
+    assert messages[0] == messages[1] and "\n" not in messages[0]
+
+
+@pytest.mark.parametrize("key", ["phi", "r_slow_t0"])
+def test_pathological_card_cli_prints_one_line_and_exits_2(key, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lim_hw", "simulate", str(_card(tmp_path, key)), "-o",
+                           str(tmp_path / "out"), "--quiet", "--engine", "fast"], capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("lim-hw: error:")
@@ -93,12 +113,13 @@ def test_a_broken_run_is_reported_as_failed(tmp_path):
 
 
 def test_fast_engine_cell_is_a_cell(tmp_path):
-    """`--engine fast` without --synapse pulses and reports one cell: drawn/net match ngspice's cell."""
+    """`--engine fast` without --synapse is one cell: drawn and net match ngspice's cell (1e-8 measured; the
+    synapse it used to simulate added 8.6e-19 J of the unpulsed half's decay to every update's net energy)."""
     from lim_hw.device.card import default_card
 
     card = default_card().with_updates(schedule={"n_updates": 3})
     fast = run_flow(card, tmp_path / "f", engine="fast", progress=False)
     ng = run_flow(card, tmp_path / "n", progress=False, write_waveforms=False)
-    np.testing.assert_allclose(fast.updates["E_net_J"], ng.updates["E_net_J"], rtol=2e-2)
-    np.testing.assert_allclose(fast.updates["E_supply_J"], ng.updates["E_supply_J"], rtol=2e-2)
+    np.testing.assert_allclose(fast.updates["E_net_J"], ng.updates["E_net_J"], rtol=1e-5)
+    np.testing.assert_allclose(fast.updates["E_supply_J"], ng.updates["E_supply_J"], rtol=1e-5)
     assert "self_check" in fast.summary

@@ -25,7 +25,8 @@ from .device.floating_gate import fn_closed_form_V
 from .energy.combine import combine_block_updates
 from .energy.checks import closure_summary
 from .energy.updates import Waveforms, account_updates, summarize_updates
-from .flow_sim import EDGE_RETRY_FACTORS, BlockRun, simulate_blocks, simulate_resolving_edges, update_check
+from .flow_sim import (EDGE_RETRY_FACTORS, BlockRun, nominal_cells, simulate_blocks, simulate_resolving_edges,
+                       update_check)
 from .netlist.blocks import block_columns, check_columns_independent, column_blocks
 from .netlist.generate import NetlistArtifacts, check_simulable, generate
 from .netlist.render import render
@@ -125,7 +126,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     if card.n_updates == 0:
         summary.update(retention_check(card, wf, tb))
     base_tmax = art.testbench.tmax_s
-    summary["self_check"] = {**closure_summary(card, updates, _refinements(base_tmax, tb.tmax_s)), "passed": True}
+    summary["self_check"] = {**closure_summary(card, updates, _refinements(base_tmax, tb.tmax_s)), "passed": True,
+                             "tracking_checked": nominal_cells(card, art.testbench)}
     summary["provenance"] = {
         **versions(), **sim_info, "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .updates import UPDATE_COLUMNS
+from .updates import ACCOUNT_COLUMNS
 
 #: Columns identical in every block (the schedule and the bound), taken from the first block.
 SHARED = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "V_p_V", "E_bound_J", "E_landauer_J")
@@ -26,7 +26,7 @@ WORST = ("energy_closure", "charge_closure")
 
 
 def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Whole-array per-update table from the blocks' tables (columns :data:`UPDATE_COLUMNS`)."""
+    """Whole-array per-update table from the blocks' tables (columns :data:`ACCOUNT_COLUMNS`)."""
     if not frames:
         raise InputError("no blocks to combine")
     first = frames[0]
@@ -49,4 +49,4 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for name, col in (("ratio_supply_to_bound", "E_supply_J"), ("ratio_net_to_bound", "E_net_J"),
                       ("ratio_tunnel_to_bound", "E_tunnel_J")):
         out[name] = [a / b if b > 0 else math.nan for a, b in zip(out[col], out["E_bound_J"])]
-    return out[list(UPDATE_COLUMNS)]
+    return out[list(ACCOUNT_COLUMNS)]

@@ -38,14 +38,15 @@ from .integrate import windowed_integrals
 UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim",
                   "tracking_error", "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery",
                   "E_tunnel_J", "E_bound_J", "E_landauer_J", "ratio_supply_to_bound",
-                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed",
-                  "E_resistor_J", "dE_cap_J", "energy_closure", "charge_closure")
+                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed")
 
 #: Columns of the self-checks (docs/flow.md, "Self-checks"): per programmed cell, the resistive
 #: dissipation and the change of stored capacitor energy in the window, and the two closures:
 #: ``energy_closure = (E_net - E_tunnel - E_resistor - dE_cap) / (|E_tunnel| + E_resistor + |dE_cap|)`` and
 #: ``charge_closure = (integral of I_FN - change of floating-gate charge) / (N_target q)``.
 CLOSURE_COLUMNS = ("E_resistor_J", "dE_cap_J", "energy_closure", "charge_closure")
+#: Columns of updates.csv: the per-update results and the self-check columns.
+ACCOUNT_COLUMNS = UPDATE_COLUMNS + CLOSURE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def missed_edges(card: Card, table: pd.DataFrame, time_s: np.ndarray) -> np.ndar
 
 
 def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms) -> pd.DataFrame:
-    """Per-update energy table (columns :data:`UPDATE_COLUMNS`).
+    """Per-update energy table (columns :data:`ACCOUNT_COLUMNS`: results and self-check columns).
 
     Every integral over all windows is taken at once with
     :func:`~lim_hw.energy.integrate.windowed_integrals` (O(samples + windows) per
@@ -191,7 +192,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             "n_cells_programmed": counts.astype(int),
             "E_resistor_J": E_R / cells, "dE_cap_J": dE_cap / cells,
             "energy_closure": energy_closure, "charge_closure": charge_closure,
-        }, columns=list(UPDATE_COLUMNS))
+        }, columns=list(ACCOUNT_COLUMNS))
     return out
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ..device.card import Card, card_to_dict, card_to_toml
 from ..device.floating_gate import fn_closed_form_V
-from ..energy.updates import UPDATE_COLUMNS, summarize_updates
+from ..energy.updates import ACCOUNT_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..provenance import csv_header_comment, versions
@@ -47,7 +47,7 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
     if cell:
         res = _drop_unpulsed_half(card, res, table)
     bar.update()
-    updates = _with_closures(card, res.updates, cells)[list(UPDATE_COLUMNS)]
+    updates = _with_closures(card, res.updates, cells)[list(ACCOUNT_COLUMNS)]
     from ..energy.checks import check_failures, closure_summary
 
     failures = check_failures(card, updates)

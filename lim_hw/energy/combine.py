@@ -15,18 +15,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .updates import UPDATE_COLUMNS
+from .updates import ACCOUNT_COLUMNS
 
 #: Columns identical in every block (the schedule and the bound), taken from the first block.
 SHARED = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "V_p_V", "E_bound_J", "E_landauer_J")
 #: Extra columns of a technology that are the same in every block (the pulse width).
 SHARED_EXTRA = ("w_s",)
 #: Per-programmed-cell means, recombined weighted by the programmed cells of each block.
-PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J")
+PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J", "E_resistor_J", "dE_cap_J")
+#: Closures: the worst block's value per update (each block closes its own balance).
+WORST = ("energy_closure", "charge_closure")
 
 
 def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Whole-array per-update table from the blocks' tables (columns :data:`UPDATE_COLUMNS`)."""
+    """Whole-array per-update table from the blocks' tables (columns :data:`ACCOUNT_COLUMNS`)."""
     if not frames:
         raise InputError("no blocks to combine")
     first = frames[0]
@@ -39,6 +41,9 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for c in PER_CELL:
         vals = np.array([f[c].to_numpy(dtype=float) for f in frames])
         out[c] = np.where(total > 0, (vals * w).sum(axis=0) / np.where(total > 0, total, 1), np.nan)
+    for c in WORST:
+        vals = np.array([f[c].to_numpy(dtype=float) for f in frames])
+        out[c] = vals[np.nanargmax(np.abs(np.nan_to_num(vals, nan=0.0)), axis=0), np.arange(vals.shape[1])]
     out["n_cells_programmed"] = total.astype(int)
     out["tracking_error"] = np.where(out["N_target"] > 0, out["N_sim"] / out["N_target"] - 1.0, np.nan)
     out["E_recovered_J"] = out["E_supply_J"] - out["E_net_J"]
@@ -46,7 +51,7 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for name, col in (("ratio_supply_to_bound", "E_supply_J"), ("ratio_net_to_bound", "E_net_J"),
                       ("ratio_tunnel_to_bound", "E_tunnel_J")):
         out[name] = [a / b if b > 0 else math.nan for a, b in zip(out[col], out["E_bound_J"])]
-    extra = [c for c in first.columns if c not in UPDATE_COLUMNS]  # a technology's own columns (sky130)
+    extra = [c for c in first.columns if c not in ACCOUNT_COLUMNS]  # a technology's own columns (sky130)
     for c in extra:
         if c in SHARED_EXTRA:
             out[c] = first[c].to_numpy()
@@ -56,6 +61,4 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for c in extra:
         if c.startswith("ratio_") and c.endswith("_to_bound") and f"E_{c[6:-9]}_J" in out:
             out[c] = [a / b if b > 0 else math.nan for a, b in zip(out[f"E_{c[6:-9]}_J"], out["E_bound_J"])]
-        elif c == "balance_rel":
-            out[c] = np.abs(out["E_balance_J"]) / out["E_supply_J"].where(out["E_supply_J"] > 0, np.nan)
-    return out[list(UPDATE_COLUMNS) + extra]
+    return out[list(ACCOUNT_COLUMNS) + extra]

@@ -54,7 +54,7 @@ def plot_compare(table: pd.DataFrame, pdk: str, path: Path) -> Path:
     ax.set_ylabel("energy per update (J)")
     ax.set_title(f"The same card: ideal vs {pdk}")
     ax.legend(fontsize=7)
-    return plots._save(fig, path)
+    return plots.save(fig, path)
 
 
 def report_section(table: pd.DataFrame, pdk: str, image: str, design: dict) -> tuple[str, str]:

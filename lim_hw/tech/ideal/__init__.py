@@ -73,9 +73,11 @@ class IdealTechnology:
         from ...netlist.render import CIRCUITS_DIR
         return tuple(sorted(CIRCUITS_DIR.glob("*.lib")))
 
-    def simulate(self, card: Card, art: NetlistArtifacts, engine: str, progress=None) -> TechRun:
-        from ...flow_sim import simulate_resolving_edges
-        sim, tb, deck = simulate_resolving_edges(card, art.table, art.testbench, engine, progress)
+    def simulate(self, card: Card, art: NetlistArtifacts, engine: str, progress=None, retention=None) -> TechRun:
+        """ngspice with edge retries and the self-checks (``retention(card, wf, tb)``: the retention check)."""
+        from ...flow_sim import simulate_resolving_edges, update_check
+        sim, tb, deck = simulate_resolving_edges(card, art.table, art.testbench, engine, progress,
+                                                 check=update_check(card, art.table, retention))
         return TechRun(sim, tb, deck, art.table)
 
     def account(self, card: Card, table: pd.DataFrame, tb, wf: Waveforms) -> pd.DataFrame:
@@ -85,18 +87,26 @@ class IdealTechnology:
         return render(art.testbench)
 
     def fast(self, card: Card, kind: str = "cell", array=None):
-        """(card, synthesis table, :class:`lim_hw.fast.model.FastResult` with the UPDATE_COLUMNS table)."""
-        import dataclasses
+        """``--engine fast``: (card, table, FastResult, updates with closures, self-check note)."""
+        from ...fast.flow import ideal_fast
+        return ideal_fast(card, kind, array)
 
-        from ...energy.updates import UPDATE_COLUMNS
-        from ...fast.model import simulate_fast
-        from ...netlist.synthesis import synthesize
-        table = synthesize(card)
-        res = simulate_fast(card, table, n_synapses=tuple(array) if array is not None else 1)
-        return card, table, dataclasses.replace(res, updates=res.updates[list(UPDATE_COLUMNS)])
+    def nominal(self, card: Card, tb) -> bool:
+        """True when every cell has the card's device (only then is tracking a check of the run)."""
+        from ...flow_sim import nominal_cells
+        return nominal_cells(card, tb)
 
-    def provenance(self, card: Card, tb=None) -> dict[str, Any]:
-        return {"pdk": "ideal"}
+    def file_text(self, art: NetlistArtifacts, stamp: str, tb=None) -> str:
+        """netlist.cir: the stand-alone deck with .save, the self-check .meas lines and .end."""
+        return art.file_text(stamp=stamp, testbench=tb)
+
+    def figures(self, out, card: Card, table: pd.DataFrame, updates: pd.DataFrame, tb=None, wf=None) -> dict:
+        from ...report.figures import run_figures
+        return run_figures(out, card, table, updates, tb, wf)
+
+    def provenance(self, card: Card, tb=None) -> dict[str, Any] | None:
+        """Nothing beyond the flow's own provenance (None: summary.json gets no ``technology`` table)."""
+        return None
 
 
 IDEAL = IdealTechnology()

@@ -138,12 +138,14 @@ def cell_params(card: Card, fn: tuple[tuple[str, float], ...], toxmm: float,
 
 def build_testbench(card: Card, table: pd.DataFrame, cells: list[tuple[int, int, str]], kind: str,
                     subset: ModelSubset, fn: tuple[tuple[str, float], ...], toxmm: float, C_T_F: float,
-                    mismatch: dict | None = None, col_offset: int = 0) -> Sky130Testbench:
+                    mismatch: dict | None = None, col_offset: int = 0,
+                    caps_F: tuple[float, float] = (0.0, 0.0)) -> Sky130Testbench:
     """The sky130 testbench of ``cells`` ``(row, col, half)`` for the synthesised ``table``.
 
     ``table`` needs the columns ``t_s``, ``half`` and ``w_s`` (logic pulse width of each
     update, 0 = no pulse). ``fn`` is the FN law of the junctions (``tox`` from the model
-    file, ``afn``, ``bfn``), ``C_T_F`` the extracted total capacitance (for the probes).
+    file, ``afn``, ``bfn``), ``C_T_F`` and ``caps_F`` = (C_c, C_j) the extracted capacitances
+    (for the probes: natural decay and the charge balance).
     """
     t, dev, prog = card.technology, card.device, card.programming
     mismatch = mismatch or {}
@@ -193,7 +195,8 @@ def build_testbench(card: Card, table: pd.DataFrame, cells: list[tuple[int, int,
                            cell_params(card, fn, toxmm, mismatch.get((r, c, h)))))
         el.append(VSource(f"vhs{k}", f"hs{k}", "0", dc_V=dev.V_fg0_V))
         holds.append(BHold(f"bh{k}", fg, f"hs{k}", "hctl"))
-        probe = TunnelProbe(inst, f"i(v.{inst}.xtj.xj.vsns)", f"v({tun})", f"v({fg})", C_T_F, h)
+        probe = TunnelProbe(inst, f"i(v.{inst}.xtj.xj.vsns)", f"v({tun})", f"v({fg})", C_T_F, h,
+                            cg=f"v({cg})", C_c_F=caps_F[0], C_j_F=caps_F[1])
         probes.append(probe)
         cell_rows.append((r, c, h, inst, fg, cg, tun))
         saves += [f"v({fg})", probe.current]

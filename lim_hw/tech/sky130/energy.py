@@ -13,11 +13,14 @@ inputs), per programmed cell and update window:
   input ports minus their output port, from 0 V sense sources);
 - ``E_read_J`` drawn from the read rails per read (its own window after the update),
   ``I_read_A`` the readout drain current in the middle of the read (the weight);
-- ``E_balance_J``: net energy of all sources minus (driver and level-shifter absorption +
-  tunnelling dissipation + change of the energy stored in the cell's capacitances, from the
-  node voltages and the extracted capacitances), and ``balance_rel`` = its size over the
-  energy drawn in the window. It checks what the sense points cannot: that the energy that
-  enters the cell through its ports is the tunnelling dissipation plus the stored change.
+- the ideal flow's self-check columns (lim_hw.energy.checks), with the sky130 terms:
+  ``E_resistor_J`` = what the driver and level shifter absorb (the drive chain's dissipation),
+  ``dE_cap_J`` = the change of the energy stored in the cells' capacitances (node voltages and
+  the extracted C_k), ``energy_closure`` = (net energy of all sources - tunnelling dissipation
+  of every cell - E_resistor - dE_cap) / (|E_tunnel| + E_resistor + |dE_cap|): it checks what
+  the sense points cannot, that the energy entering the cells through their ports is their
+  tunnelling dissipation plus their stored change; ``charge_closure`` (sensed FN charge against
+  C_k x the node-voltage changes) comes from :func:`lim_hw.energy.updates.account_updates`.
 
 Every energy term has a ``ratio_<term>_to_bound`` column (the LIM bound of the update).
 """
@@ -29,13 +32,13 @@ import pandas as pd
 
 from ...device.card import Card
 from ...energy.integrate import delivered_power_W, windowed_integrals
-from ...energy.updates import UPDATE_COLUMNS, Waveforms, account_updates
+from ...energy.updates import ACCOUNT_COLUMNS, Waveforms, account_updates
 from .cell import Sky130Testbench
 from .extract import Sky130Design
 
 BREAKDOWN = ("E_drv_J", "E_drv_dyn_J", "E_drv_sc_J", "E_ls_J", "E_logic_J", "E_tun_supply_J", "E_diss_drv_J",
              "E_diss_ls_J", "E_read_J")
-SKY130_UPDATE_COLUMNS = (UPDATE_COLUMNS + ("w_s",) + BREAKDOWN + ("I_read_A", "E_balance_J", "balance_rel")
+SKY130_UPDATE_COLUMNS = (ACCOUNT_COLUMNS + ("w_s",) + BREAKDOWN + ("I_read_A",)
                          + tuple(f"ratio_{c[2:-2]}_to_bound" for c in BREAKDOWN))
 
 
@@ -73,14 +76,36 @@ def account(card: Card, table: pd.DataFrame, tb: Sky130Testbench, wf: Waveforms,
         sums["diss_ls"] += _win(t, p_ls + p_in - p_x, a, b)
         sums["cg_port"] += _win(t, p_cg, a, b)
     rows = sorted({s.name for s in tb.supplies if s.name.startswith("vtun")})
+    drawn = np.zeros(n)
+    net_upd = np.zeros(n)
     for s in tb.supplies + tb.read_supplies:
         p = delivered_power_W(wf[s.v], wf[s.i])
         sums["net"] += _win(t, p, a, b)
+        if s in tb.supplies:
+            drawn += _win(t, p, a, b, positive=True)
+            net_upd += _win(t, p, a, b)
         if s.name in rows:
             sums["tun"] += _win(t, p, a, b, positive=True)
+    E_tun_all = np.zeros(n)
+    for probe in tb.probes:  # every cell's tunnelling dissipation enters the balance, pulsed or not
+        E_tun_all += _win(t, wf[probe.current] * wf.v_ox(probe), a, b)
     stored = _stored_energy(tb, wf, design, b) - _stored_energy(tb, wf, design, a)
+    E_R = sums["diss_drv"] + sums["diss_ls"]
     out = base.copy()
     out["w_s"] = w
+    out["E_supply_J"] = drawn / cells
+    out["E_net_J"] = net_upd / cells
+    out["E_recovered_J"] = out["E_supply_J"] - out["E_net_J"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["eta_recovery"] = np.where(out["E_supply_J"] > 0, out["E_recovered_J"] / out["E_supply_J"], np.nan)
+        bound = out["E_bound_J"].to_numpy()
+        for name, col in (("ratio_supply_to_bound", "E_supply_J"), ("ratio_net_to_bound", "E_net_J")):
+            out[name] = np.where(bound > 0, out[col] / bound, np.nan)
+        scale = np.abs(E_tun_all) + np.abs(E_R) + np.abs(stored)
+        out["energy_closure"] = np.where(scale > 0, (sums["net"] - E_tun_all - E_R - stored)
+                                         / np.where(scale > 0, scale, 1.0), 0.0)
+    out["E_resistor_J"] = E_R / cells
+    out["dE_cap_J"] = stored / cells
     out["E_drv_J"] = sums["drv"] / cells
     out["E_drv_sc_J"] = sums["drv_sc"] / cells
     out["E_drv_dyn_J"] = out["E_drv_J"] - out["E_drv_sc_J"]
@@ -89,13 +114,7 @@ def account(card: Card, table: pd.DataFrame, tb: Sky130Testbench, wf: Waveforms,
     out["E_tun_supply_J"] = sums["tun"] / cells
     out["E_diss_drv_J"] = sums["diss_drv"] / cells
     out["E_diss_ls_J"] = sums["diss_ls"] / cells
-    E_tunnel_total = out["E_tunnel_J"].to_numpy() * cells
-    balance = sums["net"] - (sums["diss_drv"] + sums["diss_ls"] + E_tunnel_total + stored)
-    drawn_total = out["E_supply_J"].to_numpy() * cells
-    out["E_balance_J"] = balance / cells
-    out["balance_rel"] = np.where(drawn_total > 0, np.abs(balance) / np.where(drawn_total > 0, drawn_total, 1), 0.0)
     out["E_read_J"], out["I_read_A"] = _reads(tb, wf, n)
-    bound = out["E_bound_J"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         for c in BREAKDOWN:
             out[f"ratio_{c[2:-2]}_to_bound"] = np.where(bound > 0, out[c] / bound, np.nan)

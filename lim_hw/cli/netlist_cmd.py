@@ -8,7 +8,9 @@ from pathlib import Path
 from ..device.card import default_card_path, load_card
 from ..netlist.generate import generate, parse_array
 from ..netlist.render import relative_library
-from ..outputs import write_csv_atomic, write_text_atomic
+from ..output_paths import check_distinct, check_output_file
+from ..outputs import csv_text, write_files_atomic
+from ..provenance import csv_header_comment
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "synthesis table (CSV).")
     p.add_argument("card", nargs="?", type=Path, default=None,
                    help="device card (TOML); default: the built-in card")
-    p.add_argument("-o", "--output", type=Path, required=True, help="netlist file to write (.cir)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="netlist file to write (.cir); an existing file is replaced only if lim-hw wrote it")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--synapse", action="store_true", help="differential synapse testbench")
     group.add_argument("--array", metavar="ROWSxCOLS", help="array of differential synapses, e.g. 4x4")
@@ -30,14 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_output_file(args.output, "-o")
+    csv_path = check_output_file(args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv"),
+                                 "--synthesis-csv")
+    check_distinct(("-o", out), ("--synthesis-csv", csv_path))
     card = load_card(args.card or default_card_path())
     array = parse_array(args.array)
     art = generate(card, "synapse" if args.synapse else "cell", array)
-    out: Path = args.output
     library = None if args.absolute_include else relative_library(out)
     text = art.file_text(library) if library else art.file_text()
-    csv_path = args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv")
-    write_csv_atomic(csv_path, art.table)
-    write_text_atomic(out, text)
+    stamp = csv_header_comment().lstrip("# ").strip()
+    text = text.replace("\n", f"\n* {stamp}\n", 1)  # the provenance stamp: lim-hw may replace this file
+    write_files_atomic({out: text, csv_path: csv_text(art.table)})
     print(f"wrote {out} ({len(art.table)} updates, {len(art.testbench.elements)} elements) and {csv_path}")
     return 0

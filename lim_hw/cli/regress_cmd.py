@@ -10,7 +10,6 @@ See docs/regression.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -52,7 +51,13 @@ def run(args: argparse.Namespace) -> int:
     if args.update_baseline and args.junit:
         raise InputError("--junit reports a comparison; it has no meaning with --update-baseline, drop one of them")
     if args.junit is not None:
-        _check_writable(args.junit)
+        from ..output_paths import check_output_file
+
+        check_output_file(args.junit, "--junit")
+    if args.output is not None:
+        from ..output_paths import check_output_dir
+
+        check_output_dir(args.output, "regress")
     suite = load_suite(args.suite)
     on_done = None if args.quiet else _progress(len(suite.cases))
     if args.update_baseline:
@@ -100,10 +105,3 @@ def _progress(n: int):
 
     return on_done
 
-
-def _check_writable(path: Path) -> None:
-    if path.is_dir():
-        raise InputError(f"--junit {path} is a directory; give a file name such as regress.xml")
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write --junit {path}: folder not writable; choose another path")

@@ -10,6 +10,7 @@ import pandas as pd
 from ..device.card import default_card, load_card
 from ..flow import FlowResult, run_flow
 from ..netlist.generate import parse_array
+from ..output_paths import check_output_dir
 
 TABLE_COLUMNS = ("n", "t_s", "eps", "N_target", "N_sim", "V_p_V", "E_supply_J", "E_net_J", "E_tunnel_J",
                  "E_bound_J", "ratio_supply_to_bound")
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> None:
     p.add_argument("-o", "--output", type=Path, required=default_out is None, default=default_out,
-                   help="output directory (replaced if it exists)")
+                   help="output directory: new, empty, or an earlier lim-hw flow result (replaced whole)")
     p.add_argument("--engine", choices=("batch", "shared", "fast"), default=None,
                    help="simulation engine (default: the card's [simulation] engine)")
     group = p.add_mutually_exclusive_group()
@@ -44,6 +45,7 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
 
 
 def execute(card, args: argparse.Namespace) -> FlowResult:
+    check_output_dir(args.output, "flow")
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,
                     write_waveforms=not args.no_waveforms, jobs=args.jobs,

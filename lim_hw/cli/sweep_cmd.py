@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Dask. Results stream to DIR/points.jsonl and DIR/points/<key>/; the "
                                    "final table is DIR/sweep.csv, with one summary plot per axis.")
     p.add_argument("sweep", type=Path, help="sweep file (TOML; see docs/sweeps.md)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="sweep directory")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="sweep directory: new, empty, or an earlier lim-hw sweep (with --resume)")
     p.add_argument("--executor", choices=KINDS, default="local",
                    help="local process pool (default) or dask")
     p.add_argument("--workers", type=int, default=None,
@@ -46,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed continues a sweep; add --resume")
+    from ..output_paths import check_output_dir
+
+    check_output_dir(args.output, "sweep")
     spec = load_sweep(args.sweep)
     make_executor(args.executor, args.workers, args.scheduler)  # checks the arguments; starts nothing
     res = run_sweep(spec, args.output, executor=args.executor, workers=args.workers, scheduler=args.scheduler,

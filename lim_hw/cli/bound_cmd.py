@@ -77,6 +77,10 @@ def load_config(path: str | os.PathLike) -> tuple[dict, dict, Path]:
     """Read a bound config TOML -> (schedule dict, device dict, base dir). Strict keys."""
     path = Path(path)
     data, _ = read_toml(path, "config file")
+    for name in _TOP_KEYS:
+        if name in data and not isinstance(data[name], dict):
+            raise InputError(f"'{name}' in {path} must be a table ([{name}]), got {type(data[name]).__name__}; "
+                             "write it as a TOML table")
     if set(data) - set(_TOP_KEYS) or set(data.get("device", {}) or {}) - set(_DEVICE_KEYS):
         from ..device.card import SECTIONS, card_from_dict
 
@@ -239,6 +243,11 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(args.plot, "--plot", (".png", ".pdf", ".svg"))
     check_distinct(("--csv", args.csv), ("--plot", args.plot))
     spec, R_max, T = resolve_inputs(args)
+    from ..limits import MAX_UPDATES_BOUND
+
+    if spec.n_updates > MAX_UPDATES_BOUND:
+        raise InputError(f"--n-updates {spec.n_updates} is more than the limit of {MAX_UPDATES_BOUND} for the "
+                         "per-update table; use lim-hw project for totals of longer trainings")
     df = bound_table(spec, R_max, T)
     tot = bound_totals(df, T)
     rm = robbins_monro(spec)

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..device.card import default_card_path, load_card
 from ..netlist.generate import generate, parse_array
 from ..netlist.render import relative_library
+from ..limits import check_array, check_run_size
 from ..output_paths import check_distinct, check_output_file
 from ..outputs import csv_text, write_files_atomic
 from ..provenance import csv_header_comment
@@ -37,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     csv_path = check_output_file(args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv"),
                                  "--synthesis-csv")
     check_distinct(("-o", out), ("--synthesis-csv", csv_path))
-    card = load_card(args.card or default_card_path())
     array = parse_array(args.array)
+    if array is not None:
+        check_array(array, "netlist")
+    card = load_card(args.card or default_card_path())
+    check_run_size(card.n_updates, "batch")
     art = generate(card, "synapse" if args.synapse else "cell", array)
     library = None if args.absolute_include else relative_library(out)
     text = art.file_text(library) if library else art.file_text()

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                             "the CPU count)")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="keep each case's flow outputs in DIR/<case>/ (default: a temporary folder)")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the number of CPUs (up to 16 per CPU)")
     p.add_argument("--failed-only", action="store_true", help="print only the metrics that did not pass")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-case progress lines on stderr")
     p.set_defaults(func=run)
@@ -46,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from ..regress.runner import check_suite
     from ..regress.suite import load_suite
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers} must be >= 1")
+    from ..limits import check_workers
+
+    check_workers(args.workers, "--workers", args.oversubscribe)
     if args.update_baseline and args.junit:
         raise InputError("--junit reports a comparison; it has no meaning with --update-baseline, drop one of them")
     if args.junit is not None:

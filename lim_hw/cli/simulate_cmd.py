@@ -10,6 +10,7 @@ import pandas as pd
 from ..device.card import default_card, load_card
 from ..flow import FlowResult, run_flow
 from ..netlist.generate import parse_array
+from ..limits import check_run_size, check_workers
 from ..output_paths import check_output_dir
 
 TABLE_COLUMNS = ("n", "t_s", "eps", "N_target", "N_sim", "V_p_V", "E_supply_J", "E_net_J", "E_tunnel_J",
@@ -41,10 +42,14 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="ngspice processes at once for an array split into column blocks "
                         "(default: one per CPU; see [simulation] array_block_synapses)")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --jobs above the number of CPUs (up to 16 per CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
 
 def execute(card, args: argparse.Namespace) -> FlowResult:
+    check_workers(args.jobs, "--jobs", args.oversubscribe)
+    check_run_size(card.n_updates, args.engine or card.simulation.engine, parse_array(args.array))
     check_output_dir(args.output, "flow")
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue the sweep in DIR: run only the points it does not hold yet")
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also rerun the points that failed before")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the number of CPUs (up to 16 per CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
 
@@ -47,8 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed continues a sweep; add --resume")
+    from ..limits import check_workers
     from ..output_paths import check_output_dir
 
+    check_workers(args.workers, "--workers", args.oversubscribe)
     check_output_dir(args.output, "sweep")
     spec = load_sweep(args.sweep)
     make_executor(args.executor, args.workers, args.scheduler)  # checks the arguments; starts nothing

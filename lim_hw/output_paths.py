@@ -228,16 +228,22 @@ def check_distinct(*pairs: tuple[str, Path | None]) -> None:
 
 # --- manifests and temporary siblings --------------------------------------------------
 
-def manifest_text(kind: str, target: str) -> str:
-    return json.dumps({"tool": TOOL, "kind": kind, "version": __version__,
-                       "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                       "pid": os.getpid(), "target": target}, indent=2) + "\n"
+def manifest_text(kind: str, target: str, building: bool = False) -> str:
+    data = {"tool": TOOL, "kind": kind, "version": __version__,
+            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "pid": os.getpid(), "target": target}
+    if building:
+        data["building"] = True
+    return json.dumps(data, indent=2) + "\n"
 
 
-def write_manifest(directory: Path, kind: str, target: str) -> None:
-    """Write the manifest of ``directory`` (atomically: temp file + rename)."""
+def write_manifest(directory: Path, kind: str, target: str, building: bool = False) -> None:
+    """Write the manifest of ``directory`` (atomically: temp file + rename).
+
+    ``building`` marks a temporary directory still being written by process ``pid``.
+    """
     tmp = directory / f"{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(manifest_text(kind, target), encoding="utf-8")
+    tmp.write_text(manifest_text(kind, target, building), encoding="utf-8")
     os.replace(tmp, directory / MANIFEST)
 
 
@@ -297,7 +303,8 @@ def remove_stale_siblings(target: Path) -> list[Path]:
     """Remove temporaries of ``target`` left by killed lim-hw runs; return what was removed.
 
     Only directories named ``.<name>.lim-hw-*.tmp`` / ``.old`` whose manifest names
-    ``target`` and a process that no longer runs (or empty ones older than a minute).
+    ``target`` and is not still being built by a live process (or empty ones older
+    than a minute): a finished manifest there is a result that was swapped out.
     A stale ``.old`` (the previous result, renamed aside) is put back if ``target`` is gone.
     """
     parent, prefix = target.parent, sibling_prefix(target.name)
@@ -318,7 +325,7 @@ def remove_stale_siblings(target: Path) -> list[Path]:
                     os.rmdir(p)
                     removed.append(p)
             continue
-        if manifest.get("target") != target.name or (e.name.endswith(".tmp") and _pid_alive(manifest.get("pid"))):
+        if manifest.get("target") != target.name or (manifest.get("building") and _pid_alive(manifest.get("pid"))):
             continue
         if e.name.endswith(".old") and _lstat(target) is None:
             with contextlib.suppress(OSError):
@@ -348,3 +355,12 @@ def exchange(a: Path, b: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+def output_path(text: str) -> Path:
+    """argparse ``type=`` for output paths: refuses an empty string (which Path would read as ".")."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path; give a file or directory name")
+    return Path(text)

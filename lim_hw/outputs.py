@@ -153,8 +153,9 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = True, kind: str 
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=".tmp"))
     try:
         os.chmod(tmp, 0o777 & ~_umask())            # mkdtemp makes it 0700; a result is an ordinary folder
-        write_manifest(tmp, kind, path.name)
+        write_manifest(tmp, kind, path.name, building=True)
         yield tmp
+        write_manifest(tmp, kind, path.name)       # finished: from here on a stale copy is removable
         exists = check_output_dir(path, kind, "output directory", probe=False).exists()
         if exists and not overwrite:
             raise FileExistsError(f"{path} exists")

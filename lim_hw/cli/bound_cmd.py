@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 from ..tomlfile import read_toml
 
@@ -64,9 +65,9 @@ def register(subparsers: Any) -> None:
                    help="TOML with a [schedule] table and optional [device] R_max_per_s, T_K, "
                         "or a whole device card (its schedule, R_max_per_s and T_K are used)")
     o = p.add_argument_group("output")
-    o.add_argument("--csv", metavar="FILE", help="write the per-update table as CSV (atomic)")
+    o.add_argument("--csv", metavar="FILE", type=output_path, help="write the per-update table as CSV (atomic)")
     o.add_argument("--json", action="store_true", help="print JSON (table, totals, versions) to stdout")
-    o.add_argument("--plot", metavar="FILE.png", help="plot barrier height and update rate vs n")
+    o.add_argument("--plot", metavar="FILE.png", type=output_path, help="plot barrier height and update rate vs n")
     o.add_argument("--max-rows", dest="max_rows", type=int, default=60,
                    help="rows of the table printed before eliding the middle (default 60)")
     p.set_defaults(func=run)

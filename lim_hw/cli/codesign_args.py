@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 
 
@@ -20,7 +21,7 @@ def add_codesign_parser(subparsers: argparse._SubParsersAction, name: str, *, he
     """Add subcommand ``name`` with its input file (positional ``input_name``) and ``-o/--output``."""
     p = subparsers.add_parser(name, help=help, description=description)
     p.add_argument(input_name, type=Path, help=input_help)
-    p.add_argument("-o", "--output", type=Path, required=True,
+    p.add_argument("-o", "--output", type=output_path, required=True,
                    help=f"output directory: new, empty, or an earlier lim-hw {name} result (replaced whole)")
     return p
 

@@ -12,6 +12,8 @@ import argparse
 import tomllib
 from pathlib import Path
 
+from ..output_paths import output_path
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "pulse: t_pulse_s, dV_V -> eps(t) schedule and area_m2. See docs/fitting.md.")
     p.add_argument("data", type=Path, help="data file (CSV)")
     p.add_argument("--model", required=True, choices=("decay", "iv", "pulse"), help="what the data are")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="CARD.toml",
+    p.add_argument("-o", "--output", type=output_path, required=True, metavar="CARD.toml",
                    help="fitted device card to write (an existing file is replaced only if lim-hw wrote it)")
-    p.add_argument("--report", type=Path, metavar="DIR",
+    p.add_argument("--report", type=output_path, metavar="DIR",
                    help="write report.json, report.md and fit.png into DIR (replaced if it holds an earlier report)")
     p.add_argument("--base-card", type=Path, metavar="CARD.toml",
                    help="card supplying everything not fitted (default: the built-in default card)")

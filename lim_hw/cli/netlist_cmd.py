@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..device.card import default_card_path, load_card
 from ..netlist.generate import generate, parse_array
 from ..netlist.render import relative_library
@@ -21,12 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "synthesis table (CSV).")
     p.add_argument("card", nargs="?", type=Path, default=None,
                    help="device card (TOML); default: the built-in card")
-    p.add_argument("-o", "--output", type=Path, required=True,
+    p.add_argument("-o", "--output", type=output_path, required=True,
                    help="netlist file to write (.cir); an existing file is replaced only if lim-hw wrote it")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--synapse", action="store_true", help="differential synapse testbench")
     group.add_argument("--array", metavar="ROWSxCOLS", help="array of differential synapses, e.g. 4x4")
-    p.add_argument("--synthesis-csv", type=Path, default=None,
+    p.add_argument("--synthesis-csv", type=output_path, default=None,
                    help="synthesis table to write (default: OUT_synthesis.csv beside the netlist)")
     p.add_argument("--absolute-include", action="store_true",
                    help="write an absolute .include path (default: relative to the netlist file)")

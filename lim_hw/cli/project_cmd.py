@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 from .bound_cmd import check_output_path, df_records, jsonable
 
@@ -43,7 +44,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--R-max", dest="R_max", type=float, default=1e6, metavar="PER_S",
                    help="R_max in 1/s for the schedule projection (default 1e6; the barrier does not "
                         "depend on it when R_n = R_max eps_n^(1+alpha))")
-    p.add_argument("--csv", metavar="FILE", help="write the projection table as CSV (atomic)")
+    p.add_argument("--csv", metavar="FILE", type=output_path, help="write the projection table as CSV (atomic)")
     p.add_argument("--json", action="store_true", help="print JSON (table, summary, versions) to stdout")
     p.set_defaults(func=run)
 

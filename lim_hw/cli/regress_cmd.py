@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError
 
 # The regress stack (flow, pandas, matplotlib) is imported when the command runs, not when
@@ -29,10 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="baseline folder (default: [suite] baseline, relative to the suite file)")
     p.add_argument("--update-baseline", action="store_true",
                    help="rewrite the baseline from this run and show what changed (old -> new)")
-    p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per metric) for CI")
+    p.add_argument("--junit", type=output_path, metavar="FILE", help="write JUnit XML (one testcase per metric) for CI")
     p.add_argument("--workers", type=int, metavar="N", help="parallel simulations (default: one per case, up to "
                                                             "the CPU count)")
-    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+    p.add_argument("-o", "--output", type=output_path, metavar="DIR",
                    help="keep each case's flow outputs in DIR/<case>/ (default: a temporary folder)")
     p.add_argument("--oversubscribe", action="store_true",
                    help="allow --workers above the number of CPUs (up to 16 per CPU)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..output_paths import output_path
 from ..device.card import default_card, load_card
 from ..flow import FlowResult, run_flow
 from ..netlist.generate import parse_array
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> None:
-    p.add_argument("-o", "--output", type=Path, required=default_out is None, default=default_out,
+    p.add_argument("-o", "--output", type=output_path, required=default_out is None, default=default_out,
                    help="output directory: new, empty, or an earlier lim-hw flow result (replaced whole)")
     p.add_argument("--engine", choices=("batch", "shared", "fast"), default=None,
                    help="simulation engine (default: the card's [simulation] engine)")

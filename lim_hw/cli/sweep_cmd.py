@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError
 from ..sweep.executors import KINDS, make_executor
 from ..sweep.runner import run_sweep
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Dask. Results stream to DIR/points.jsonl and DIR/points/<key>/; the "
                                    "final table is DIR/sweep.csv, with one summary plot per axis.")
     p.add_argument("sweep", type=Path, help="sweep file (TOML; see docs/sweeps.md)")
-    p.add_argument("-o", "--output", type=Path, required=True,
+    p.add_argument("-o", "--output", type=output_path, required=True,
                    help="sweep directory: new, empty, or an earlier lim-hw sweep (with --resume)")
     p.add_argument("--executor", choices=KINDS, default="local",
                    help="local process pool (default) or dask")

@@ -48,7 +48,10 @@ def spice_number(value: Any, what: str = "value") -> str:
     """Format a finite real number for SPICE: shortest exact (round-trip) decimal, no unit suffixes."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise NetlistInjectionError(f"invalid {what} {value!r} for a netlist: must be a plain number")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise NetlistInjectionError(f"invalid {what} for a netlist: an integer too large for a float") from None
     if not math.isfinite(x):
         raise NetlistInjectionError(f"invalid {what} {x} for a netlist: must be finite")
     return repr(x)

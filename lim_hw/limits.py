@@ -43,7 +43,7 @@ def check_workers(n: int | None, option: str, oversubscribe: bool = False) -> No
     if n is None:
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InputError(f"{option} {n!r} must be a whole number >= 1")
+        raise InputError(f"{option} {n!r} must be >= 1 (a positive integer)")
     limit = cpus() * (OVERSUBSCRIBE_PER_CPU if oversubscribe else 1)
     if n > limit:
         hint = (f"use at most {limit}" if oversubscribe else

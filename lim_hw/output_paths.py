@@ -116,6 +116,23 @@ def read_manifest(directory: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("tool") == TOOL else None
 
 
+#: Files a flow result written before manifests existed (lim-hw 0.1.0 of 2026) may hold.
+_LEGACY_FLOW = re.compile(r"(updates\.csv|summary\.json|synthesis\.csv|netlist\.cir|card\.toml|report\.html|"
+                          r"(fg_voltage|barrier|energy)\.png|waveforms(_c\d+-\d+)?\.(raw|csv))")
+
+
+def _legacy_flow_result(p: Path) -> bool:
+    """A flow result from before manifests: only flow output files, and a summary.json lim-hw wrote."""
+    try:
+        entries = list(os.scandir(p))
+        if not all(e.is_file(follow_symlinks=False) and _LEGACY_FLOW.fullmatch(e.name) for e in entries):
+            return False
+        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(summary, dict) and "lim_hw" in (summary.get("provenance") or {})
+
+
 def _replaceable_dir(p: Path, kind: str, option: str) -> bool:
     """True if ``p`` exists (an empty dir or a result of ``kind``); False if absent. Else InputError."""
     st = _lstat(p)
@@ -132,6 +149,8 @@ def _replaceable_dir(p: Path, kind: str, option: str) -> bool:
     if empty:
         return True
     manifest = read_manifest(p)
+    if manifest is None and kind == "flow" and _legacy_flow_result(p):
+        return True
     if manifest is None:
         raise _fail(option, p, f"is a non-empty directory that is not a lim-hw result (no {MANIFEST}); "
                     "lim-hw replaces only its own results", "choose a new or empty directory")

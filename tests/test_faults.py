@@ -70,7 +70,7 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:
 
 def start(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
     marker = uuid.uuid4().hex
-    tmpdir = tmp_path / "tmpdir"
+    tmpdir = tmp_path / "tmpdir"  # short: the fork server's AF_UNIX socket lives in TMPDIR (108-byte limit)
     tmpdir.mkdir()
     env = dict(os.environ, TMPDIR=str(tmpdir), **{MARK: marker})
     proc = subprocess.Popen([LIM_HW, *args], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
@@ -103,6 +103,17 @@ def assert_clean(proc: subprocess.Popen, marker: str, tmpdir: Path, timeout_s: f
     wait_for(lambda: not marked(marker), timeout_s, f"marked processes to exit: {marked(marker)}")
     assert sorted(p.name for p in tmpdir.iterdir()) == []
     return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@pytest.fixture
+def tmp_path():
+    """A short private folder under /tmp (pytest's tmp_path can be too deep for an AF_UNIX socket)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="lhf-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

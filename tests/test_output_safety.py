@@ -144,3 +144,19 @@ def test_sigkill_during_replacement_leaves_a_whole_result(tmp_path, when, expect
     assert len(_siblings(out)) == 1  # what the killed run left ...
     _write(out, "next")  # ... the next run removes
     assert (out / "result.txt").read_text() == "next" and _siblings(out) == []
+
+
+def test_flow_result_from_before_manifests_is_still_replaceable(tmp_path):
+    """`make run` into an old ./lim-hw-out: recognised by its files and its summary.json provenance."""
+    old = tmp_path / "lim-hw-out"
+    old.mkdir()
+    (old / "summary.json").write_text(json.dumps({"provenance": {"lim_hw": "0.1.0"}}))
+    (old / "updates.csv").write_text("n\n1\n")
+    _write(old, "new")
+    assert (old / "result.txt").read_text() == "new"
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "summary.json").write_text(json.dumps({"provenance": {"lim_hw": "0.1.0"}}))
+    (mixed / "thesis.tex").write_text("keep")
+    with pytest.raises(InputError, match="not a lim-hw result"):
+        _write(mixed, "x")

@@ -104,8 +104,12 @@ CARD_COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("command", sorted(CARD_COMMANDS))
-@pytest.mark.parametrize("card", BAD_CARDS, ids=[p.stem for p in BAD_CARDS])
+# every bad card through simulate; every second one through the other card readers as well
+CARD_CASES = [(c, cmd) for i, c in enumerate(BAD_CARDS) for cmd in sorted(CARD_COMMANDS)
+              if cmd == "simulate" or i % 2 == 0]
+
+
+@pytest.mark.parametrize(("card", "command"), CARD_CASES, ids=[f"{c.stem}-{cmd}" for c, cmd in CARD_CASES])
 def test_malformed_card(card, command, sandbox, capsys):
     line = refused(CARD_COMMANDS[command](card), sandbox, capsys)
     assert card.name in line or "card" in line or "config" in line or "[" in line or "schedule" in line

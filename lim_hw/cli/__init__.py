@@ -85,13 +85,23 @@ def _stop_children() -> None:
         shared.kill_worker_now()
 
 
+#: The signal that stopped the current command (set by the handler; read by :func:`main` and :func:`entry`).
+_FIRED: list[int] = []
+
+
 @contextlib.contextmanager
-def _termination() -> Iterator[None]:
-    """SIGTERM/SIGHUP raise :class:`Terminated`, SIGINT KeyboardInterrupt, after killing the children."""
+def _termination() -> Iterator[list[int]]:
+    """SIGTERM/SIGHUP raise :class:`Terminated`, SIGINT KeyboardInterrupt, after killing the children.
+
+    The exception may be swallowed where Python ignores exceptions (an at-fork hook, a
+    ``__del__``); the signal is still recorded in the yielded list, the children are
+    dead, and :func:`main` reports the termination whatever the command then raised.
+    """
+    fired = _FIRED
+    fired.clear()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield fired
         return
-    fired: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
         _stop_children()
@@ -103,7 +113,7 @@ def _termination() -> Iterator[None]:
     sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     old = {s: signal.signal(s, on_signal) for s in sigs}
     try:
-        yield
+        yield fired
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
@@ -123,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     debug = bool(os.environ.get(DEBUG_ENV))
-    with _termination():
+    with _termination() as fired:
         try:
             parser = build_parser(only)
             args = parser.parse_args(argv)
@@ -132,33 +142,70 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             code = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+            return _terminated(fired[0]) if fired and fired[0] != signal.SIGINT else code
+        except BaseException as exc:
+            if fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                return _terminated(fired[0])  # whatever the command raised once its children were killed
+            code = _failure(exc, debug)
+            if code is None:
+                raise
             return code
-        except LimHwError as exc:
-            _error(str(exc))
-            return exc.exit_code
-        except Terminated as exc:
-            print(f"lim-hw: terminated by {signal.Signals(exc.signum).name}; temporary files removed",
-                  file=sys.stderr)
-            return 128 + exc.signum
-        except KeyboardInterrupt:
-            _stop_children()
-            print("lim-hw: interrupted", file=sys.stderr)
-            return 130
-        except BrokenPipeError:
-            _quiet_broken_pipe()
-            return 141  # as if killed by SIGPIPE, the shell convention
-        except INPUT_FAULTS as exc:
-            if debug:
-                raise
-            _error(f"{_describe(exc)}; check the input files and paths "
-                   f"(rerun with {DEBUG_ENV}=1 for the traceback)")
-            return 2
-        except Exception as exc:  # a bug: say so in one line
-            if debug:
-                raise
-            _error(f"internal error ({type(exc).__name__}: {exc}); please report it -- rerun with "
-                   f"{DEBUG_ENV}=1 for the traceback")
-            return EXIT_INTERNAL
+
+
+def _terminated(signum: int) -> int:
+    print(f"lim-hw: terminated by {signal.Signals(signum).name}; temporary files removed", file=sys.stderr)
+    return 128 + signum
+
+
+def _failure(exc: BaseException, debug: bool) -> int | None:
+    """The exit code for an exception escaping a command (after printing its line), None to re-raise."""
+    try:
+        raise exc
+    except LimHwError:
+        _error(str(exc))
+        return exc.exit_code
+    except Terminated as term:
+        return _terminated(term.signum)
+    except KeyboardInterrupt:
+        _stop_children()
+        print("lim-hw: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 141  # as if killed by SIGPIPE, the shell convention
+    except INPUT_FAULTS as fault:
+        if debug:
+            return None
+        _error(f"{_describe(fault)}; check the input files and paths (rerun with {DEBUG_ENV}=1 for the traceback)")
+        return 2
+    except Exception as bug:  # a bug: say so in one line
+        if debug:
+            return None
+        _error(f"internal error ({type(bug).__name__}: {bug}); please report it -- rerun with "
+               f"{DEBUG_ENV}=1 for the traceback")
+        return EXIT_INTERNAL
+    except BaseException:  # SystemExit (--help, --version)
+        return None
+
+
+def entry() -> None:
+    """The console script: :func:`main`, then exit -- at once after a termination signal.
+
+    After SIGTERM/SIGHUP the children are dead and the temporary files gone; exit
+    handlers still run, but threads that would keep the interpreter alive (a module
+    import in the background) are not waited for.
+    """
+    code = main()
+    if _FIRED and _FIRED[0] != signal.SIGINT:
+        import atexit
+
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _describe(exc: BaseException) -> str:
@@ -173,4 +220,4 @@ def _describe(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -146,7 +146,7 @@ def binary_version(exe: str, timeout_s: float = PROBE_TIMEOUT_S) -> str:
 
 def probe_version(exe: str, timeout_s: float) -> str:
     """Run ``exe -n -v`` (own session, parent-death signal) -> ``ngspice-NN`` or "unknown"."""
-    if not timeout_s > 0:
+    if not timeout_s > 0 or _TERMINATING.is_set():
         return "unknown"
     try:  # -n: no .spiceinit; "/" as cwd: nothing to create, nothing to leave behind
         proc = subprocess.Popen([exe, "-n", "-v"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -154,6 +154,7 @@ def probe_version(exe: str, timeout_s: float) -> str:
                                 preexec_fn=die_with_parent())
     except OSError:
         return "unknown"
+    _RUNNING.add(proc.pid)
     try:
         out, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -163,6 +164,8 @@ def probe_version(exe: str, timeout_s: float) -> str:
     except BaseException:
         _kill_group(proc)
         raise
+    finally:
+        _RUNNING.discard(proc.pid)
     m = re.search(r"(ngspice-[0-9][\w.+-]*)", out[:65536].decode("utf-8", errors="replace"))
     return m.group(1) if m else "unknown"
 

@@ -99,7 +99,12 @@ def _shared(marker: str) -> bool:
 
 
 def assert_clean(proc: subprocess.Popen, marker: str, tmpdir: Path, timeout_s: float = 15.0) -> tuple[str, str]:
-    out, err = proc.communicate(timeout=timeout_s)  # end of file on both pipes
+    try:
+        out, err = proc.communicate(timeout=timeout_s)  # end of file on both pipes
+    except subprocess.TimeoutExpired:
+        proc.kill()  # a failing test leaves no process behind either
+        proc.communicate()
+        raise
     wait_for(lambda: not marked(marker), timeout_s, f"marked processes to exit: {marked(marker)}")
     assert sorted(p.name for p in tmpdir.iterdir()) == []
     return out.decode(errors="replace"), err.decode(errors="replace")

@@ -30,9 +30,11 @@ from .flow_sim import (EDGE_RETRY_FACTORS, BlockRun, nominal_cells, simulate_blo
 from .netlist.blocks import block_columns, check_columns_independent, column_blocks
 from .netlist.generate import NetlistArtifacts, check_simulable, generate
 from .netlist.render import render
+from .netlist.validate import spice_title
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
+from .limits import check_run_size
 from .progress import show_progress
 from .provenance import csv_header_comment, versions
 from .report.names import vector_column
@@ -84,6 +86,7 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     """
     progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
+    check_run_size(card.n_updates, engine, array)
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
@@ -245,7 +248,7 @@ def _write_outputs(out: Path, card: Card, art, tb: Testbench, updates: pd.DataFr
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     for stem, w in _waveform_files(wf, block_runs) if waveform_formats else ():
         if "raw" in waveform_formats:
-            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title,
+            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=spice_title(tb.title),
                       ngspice=str(summary["provenance"].get("ngspice", "ngspice")))
             files.append(f"{stem}.raw")
         if "csv" in waveform_formats:

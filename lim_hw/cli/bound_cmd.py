@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 from ..tomlfile import read_toml
 
@@ -67,9 +68,9 @@ def register(subparsers: Any) -> None:
                         "or a whole device card (its schedule, R_max_per_s and T_K are used); "
                         "default: the built-in default card, as `lim-hw run` uses")
     o = p.add_argument_group("output")
-    o.add_argument("--csv", metavar="FILE", help="write the per-update table as CSV (atomic)")
+    o.add_argument("--csv", metavar="FILE", type=output_path, help="write the per-update table as CSV (atomic)")
     o.add_argument("--json", action="store_true", help="print JSON (table, totals, versions) to stdout")
-    o.add_argument("--plot", metavar="FILE.png", help="plot barrier height and update rate vs n")
+    o.add_argument("--plot", metavar="FILE.png", type=output_path, help="plot barrier height and update rate vs n")
     o.add_argument("--max-rows", dest="max_rows", type=int, default=60,
                    help="rows of the table printed before eliding the middle (default 60)")
     p.set_defaults(func=run)
@@ -80,6 +81,10 @@ def load_config(path: str | os.PathLike) -> tuple[dict, dict, Path]:
     """Read a bound config TOML -> (schedule dict, device dict, base dir). Strict keys."""
     path = Path(path)
     data, _ = read_toml(path, "config file")
+    for name in _TOP_KEYS:
+        if name in data and not isinstance(data[name], dict):
+            raise InputError(f"'{name}' in {path} must be a table ([{name}]), got {type(data[name]).__name__}; "
+                             "write it as a TOML table")
     if set(data) - set(_TOP_KEYS) or set(data.get("device", {}) or {}) - set(_DEVICE_KEYS):
         from ..device.card import SECTIONS, card_from_dict
 
@@ -170,17 +175,19 @@ def df_records(df: pd.DataFrame) -> list[dict]:
     return [jsonable(r) for r in df.to_dict(orient="records")]
 
 
-def check_output_path(path: str, what: str, suffixes: tuple[str, ...] | None = None) -> Path:
-    """Fail early (before any output is written) on an output path that cannot work."""
-    p = Path(path)
-    if suffixes is not None and p.suffix.lower() not in suffixes:
-        raise InputError(f"{what} file {path} must end in {' or '.join(suffixes)}; rename it")
-    if p.exists() and p.is_dir():
-        raise InputError(f"{what} path {path} is a directory; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write {what} file {path}: folder not writable; choose another path")
-    return p
+def check_output_path(path: str, option: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Fail early (before any output is written) on an output path lim-hw must not write."""
+    from ..output_paths import check_output_file
+
+    return check_output_file(path, option, suffixes)
+
+
+def plot_metadata(fmt: str) -> dict[str, str]:
+    """Plot metadata carrying the ``lim_hw=<version>`` stamp (so lim-hw may replace the file later)."""
+    from .. import __version__
+
+    return {"png": {"Software": f"lim_hw={__version__}"}, "pdf": {"Creator": f"lim_hw={__version__}"},
+            "svg": {"Creator": f"lim_hw={__version__}"}}.get(fmt, {})
 
 
 def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str = "png") -> bytes:
@@ -214,7 +221,7 @@ def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str 
     ax2.set_ylabel("energy / kT")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=120)
+    fig.savefig(buf, format=fmt, dpi=120, metadata=plot_metadata(fmt))
     plt.close(fig)
     return buf.getvalue()
 
@@ -236,25 +243,35 @@ def _fmt_totals(tot: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import write_bytes_atomic, write_csv_atomic
+    from ..outputs import csv_text, write_files_atomic
     from ..provenance import versions
     from ..theory.schedules import robbins_monro
     from ..theory.table import bound_table, bound_totals
 
-    spec, R_max, T = resolve_inputs(args)
+    from ..output_paths import check_distinct
+
     if args.csv:
-        check_output_path(args.csv, "CSV")
+        check_output_path(args.csv, "--csv")
     if args.plot:
-        check_output_path(args.plot, "plot", (".png", ".pdf", ".svg"))
+        check_output_path(args.plot, "--plot", (".png", ".pdf", ".svg"))
+    check_distinct(("--csv", args.csv), ("--plot", args.plot))
+    spec, R_max, T = resolve_inputs(args)
+    from ..limits import MAX_UPDATES_BOUND
+
+    if spec.n_updates > MAX_UPDATES_BOUND:
+        raise InputError(f"--n-updates {spec.n_updates} is more than the limit of {MAX_UPDATES_BOUND} for the "
+                         "per-update table; use lim-hw project for totals of longer trainings")
     df = bound_table(spec, R_max, T)
     tot = bound_totals(df, T)
     rm = robbins_monro(spec)
     png = render_plot(df, spec, R_max, T, Path(args.plot).suffix.lower()[1:]) if args.plot else None
+    files: dict = {}
+    if args.csv:
+        files[Path(args.csv)] = csv_text(df)
+    if png is not None:
+        files[Path(args.plot)] = png
     try:
-        if args.csv:
-            write_csv_atomic(args.csv, df)
-        if png is not None:
-            write_bytes_atomic(args.plot, png)
+        write_files_atomic(files)
     except OSError as exc:
         raise InputError(f"cannot write output ({one_line(exc)}); choose a writable path") from None
     if args.json:

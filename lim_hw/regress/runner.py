@@ -248,8 +248,9 @@ def run_cases(suite: Suite, workers: int | None = None, output_dir: str | Path |
         if output_dir is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lim-hw-regress-")))
         else:
-            root = Path(output_dir)
-            root.mkdir(parents=True, exist_ok=True)
+            from ..output_paths import ensure_result_dir
+
+            root = ensure_result_dir(output_dir, "regress")
         jobs = [(case, str(root / case.name)) for case in suite.cases]
         with _make_executor(min(workers, len(jobs))) as ex:
             for i, result, error in ex.map_unordered(run_case, jobs):

@@ -413,7 +413,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
     Without ``resume`` the directory must not hold a sweep already.
     """
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
+    from ..output_paths import check_output_dir, ensure_result_dir
+
+    out_dir = check_output_dir(out_dir, "sweep", "sweep directory", create_parents=True, probe=False)
     if (out_dir / "points.jsonl").exists() and not resume:
         raise InputError(f"{out_dir} already holds a sweep; pass --resume to continue it or choose "
                          "another output directory")
@@ -423,6 +425,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
     ex = make_executor(executor, workers, scheduler) if own else executor
     try:
         ex.start()  # before the directory exists: a scheduler that cannot be reached is bad input
+        ensure_result_dir(out_dir, "sweep", "sweep directory")
         with SweepStore(out_dir, resume=resume) as store:
             for stale in (out_dir / TABLE, *out_dir.glob("plot_*.png")):
                 stale.unlink(missing_ok=True)

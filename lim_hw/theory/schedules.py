@@ -51,7 +51,11 @@ def _check_number(key: str, value: Any, *, integer: bool = False) -> float | int
         kind = "an integer" if integer else "a number"
         raise InputError(f"schedule key '{key}' must be {kind}, got {value!r} "
                          f"({type(value).__name__}); write it as a plain number")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise InputError(f"schedule key '{key}' is an integer too large for a float; give a realistic "
+                         "value") from None
     if not math.isfinite(v):
         raise InputError(f"schedule key '{key}' is {value!r}; give a finite number")
     if integer:
@@ -266,13 +270,19 @@ def read_schedule_table(path: str | Path) -> pd.DataFrame:
     Lines starting with ``#`` are comments. ``n`` must be strictly increasing
     positive integers; ``eps``, ``R_per_s`` and ``grad`` finite and > 0.
     """
+    import io
+
+    from ..inputs import read_input_bytes
+    from ..limits import MAX_CSV_BYTES
+
     path = Path(path)
-    try:
-        t = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except FileNotFoundError:
+    if not path.exists():
         raise InputError(f"schedule table {path} not found; check 'table_csv' (relative paths "
-                         f"are resolved from the config file's folder)") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                         f"are resolved from the config file's folder)")
+    blob = read_input_bytes(path, "schedule table", MAX_CSV_BYTES)  # regular files only, bounded
+    try:
+        t = pd.read_csv(io.BytesIO(blob), comment="#", skipinitialspace=True, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         raise InputError(f"cannot read schedule table {path} ({type(exc).__name__}: {msg}); "
                          f"give a readable CSV with header n,eps[,R_per_s,grad]") from None

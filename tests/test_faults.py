@@ -83,7 +83,8 @@ def running_ngspice(marker: str, proc: subprocess.Popen, need: int = 1):
         if proc.poll() is not None:
             raise AssertionError(f"lim-hw ended early: {proc.communicate()}")
         names = list(marked(marker).values())
-        return names.count("ngspice") >= need or (need == 1 and "python" in names[1:] and _shared(marker))
+        return names.count("ngspice") >= need or (need == 1 and any(n.startswith("python") for n in names[1:])
+                                                 and _shared(marker))
     return check
 
 

@@ -146,4 +146,4 @@ def test_number_validator_gives_a_plain_finite_number(value):
     except (InputError, OverflowError) as exc:
         assert isinstance(exc, InputError), f"{value!r}: {exc!r}"
         return
-    assert re.fullmatch(r"-?\d+(\.\d+)?(e[-+]\d+)?", out) and math.isfinite(float(out))
+    assert re.fullmatch(r"-?\d+(\.\d+)?(e[-+]?\d+)?", out) and math.isfinite(float(out))

@@ -54,7 +54,7 @@ class FlowResult:
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
@@ -68,12 +68,16 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     binary raw format (no text formatting, so it costs ~10 ms where a CSV of the same
     run costs about half the simulation time); ``waveforms_csv`` adds ``waveforms.csv``
     (SI-unit column names); ``write_waveforms=False`` writes neither.
+
+    ``plots=False`` skips the PNG plots and report.html (and matplotlib's import):
+    what sweeps and regression suites want per point; the numbers and files are
+    otherwise the same.
     """
     engine = engine or card.simulation.engine
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
-        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress)
+        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress, plots=plots)
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
@@ -93,7 +97,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
     preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
     clock.lap("synthesis_netlist_s")
-    preload.start()
+    if plots:
+        preload.start()
     if block_cols is None:
         tb, deck, wf, sim_info = _simulate_whole(card, art, engine, progress)
         clock.lap("simulate_s")
@@ -109,7 +114,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
                     "simulation_wall_s": sum(r.sim_wall_s for r in block_runs),
                     "n_timepoints": max(r.n_timepoints for r in block_runs),
                     "blocks": [r.provenance() for r in block_runs]}
-    preload.join()
+    if plots:
+        preload.join()
     bar.update()
     bar.set_postfix_str("energy accounting")
     clock.lap("energy_accounting_s")
@@ -133,7 +139,7 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     with atomic_directory(out_dir) as tmp:
         files = _write_outputs(tmp, card, art, deck, updates, summary, wf,
                                ("raw", "csv") if waveforms_csv else ("raw",) if write_waveforms else (),
-                               clock, block_runs)
+                               clock, block_runs, plots)
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, art.table, files)
@@ -203,9 +209,7 @@ def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str
 
 def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
                    summary: dict[str, Any], wf: Waveforms, waveform_formats: tuple[str, ...], clock: _Clock,
-                   block_runs: list[BlockRun]) -> list[str]:
-    from .report import html as html_report  # matplotlib is imported only when a report is written
-    from .report import plots
+                   block_runs: list[BlockRun], with_plots: bool = True) -> list[str]:
 
     tb = art.testbench
     write_csv_atomic(out / "updates.csv", updates)
@@ -223,6 +227,13 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
             write_columns_csv_atomic(out / f"{stem}.csv", {
                 "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
             files.append(f"{stem}.csv")
+    if not with_plots:
+        clock.lap("waveforms_plots_s")
+        write_json_atomic(out / "summary.json", summary)
+        return files
+    from .report import html as html_report  # matplotlib is imported only when a report is written
+    from .report import plots
+
     fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
     d = card.device
     closed = None

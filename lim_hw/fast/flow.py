@@ -24,11 +24,12 @@ from .model import simulate_fast
 
 
 def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True):
-    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``."""
+                  progress: bool = True, plots: bool = True):
+    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``.
+
+    ``plots=False`` skips the PNG plots and report.html (as :func:`lim_hw.flow.run_flow`).
+    """
     from ..flow import FlowResult  # late: flow imports this module lazily
-    from ..report import html as html_report
-    from ..report import plots
 
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
@@ -58,15 +59,25 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
         card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
         write_text_atomic(tmp / "card.toml", card_toml)
         files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
-        images: dict[str, str] = {}
-        if not updates.empty:
-            images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
-                updates, card.device.T_K, tmp / "barrier.png").name
-            images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, tmp / "energy.png").name
-        files += list(images.values())
-        html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
-                                 files, card_toml)
-        files.append("report.html")
+        if plots:
+            files += _plots_and_report(tmp, card, summary, updates, files, card_toml)
     bar.update()
     bar.close()
     return FlowResult(Path(out_dir), updates, summary, table, files)
+
+
+def _plots_and_report(tmp: Path, card: Card, summary: dict[str, Any], updates, files: list[str],
+                      card_toml: str) -> list[str]:
+    """barrier.png, energy.png and report.html into ``tmp``; returns their names."""
+    from ..report import html as html_report
+    from ..report import plots
+
+    images: dict[str, str] = {}
+    if not updates.empty:
+        images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
+            updates, card.device.T_K, tmp / "barrier.png").name
+        images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, tmp / "energy.png").name
+    new = list(images.values())
+    html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
+                             files + new, card_toml)
+    return new + ["report.html"]

@@ -27,7 +27,7 @@ run: install
 	$(BIN)/lim-hw run
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: install
 	$(BIN)/python bench/run_all.py

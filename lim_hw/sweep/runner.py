@@ -57,6 +57,7 @@ class PointTask:
     mismatch: Mismatch | None = None
     out_dir: str = ""
     write_waveforms: bool = False
+    plots: bool = False                # per-point PNG plots and report.html
 
 
 @dataclass
@@ -128,7 +129,7 @@ def point_testbench(card: Card, table: pd.DataFrame, kind: str, array: tuple[int
 
 def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
               array: tuple[int, int] | None = None, mismatch: Mismatch | None = None, col_offset: int = 0,
-              write_waveforms: bool = False, table: pd.DataFrame | None = None) -> PointTask:
+              write_waveforms: bool = False, table: pd.DataFrame | None = None, plots: bool = False) -> PointTask:
     """Synthesise and render a point to find its key. Raises InputError (e.g. synthesis impossible)."""
     if analysis == "bound":
         key = point_key("bound", card)
@@ -138,7 +139,7 @@ def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
         key = point_key("flow", card, render(tb, library="lim_hw.lib"))
     return PointTask(key=key, analysis=analysis, card=card, kind=kind, array=array, col_offset=col_offset,
                      mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)),
-                     write_waveforms=write_waveforms)
+                     write_waveforms=write_waveforms, plots=plots)
 
 
 # --- the worker side --------------------------------------------------------------------
@@ -196,14 +197,14 @@ def flow_with_testbench(task: PointTask):
     array = task.array if task.kind == "array" else None
     if not task.mismatch and task.col_offset == 0:
         return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms)
+                             write_waveforms=task.write_waveforms, plots=task.plots)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
     table = synthesize(card)
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                         write_waveforms=task.write_waveforms, artifacts=art)
+                         write_waveforms=task.write_waveforms, artifacts=art, plots=task.plots)
 
 
 def _bound_point(task: PointTask) -> dict[str, float | int]:
@@ -319,7 +320,7 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
                 continue
         try:
             task = plan_task(p.card, spec.analysis, points_dir, spec.testbench, spec.array, p.mismatch,
-                             write_waveforms=spec.write_waveforms, table=table)
+                             write_waveforms=spec.write_waveforms, table=table, plots=spec.point_plots)
         except LimHwError as exc:
             out.append((p, None, error_text(exc)))
             continue

@@ -54,7 +54,8 @@ class FlowResult:
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True,
+             table: pd.DataFrame | None = None) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
@@ -71,20 +72,22 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
 
     ``plots=False`` skips the PNG plots and report.html (and matplotlib's import):
     what sweeps and regression suites want per point; the numbers and files are
-    otherwise the same.
+    otherwise the same. ``table``: the card's synthesis table when the caller already
+    has it (a sweep plans every point), so it is not synthesised again.
     """
     engine = engine or card.simulation.engine
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
-        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress, plots=plots)
+        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress, plots=plots,
+                             table=table)
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
     clock = _Clock()
     if artifacts is not None:
         check_simulable(artifacts.card)
-    art = artifacts if artifacts is not None else generate(card, kind, array)
+    art = artifacts if artifacts is not None else generate(card, kind, array, table=table)
     block_cols = None
     if array is not None and artifacts is None:
         block_cols = block_columns(array[0], array[1], card.simulation.array_block_synapses)

@@ -24,16 +24,17 @@ from .model import simulate_fast
 
 
 def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True, plots: bool = True):
+                  progress: bool = True, plots: bool = True, table=None):
     """Run the fast model on ``card`` and write the flow's result files into ``out_dir``.
 
-    ``plots=False`` skips the PNG plots and report.html (as :func:`lim_hw.flow.run_flow`).
+    ``plots=False`` skips the PNG plots and report.html; ``table`` a synthesis table already made
+    (both as :func:`lim_hw.flow.run_flow`).
     """
     from ..flow import FlowResult  # late: flow imports this module lazily
 
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
-    table = synthesize(card)
+    table = synthesize(card) if table is None else table
     shape: Any = tuple(array) if array is not None else 1
     res = simulate_fast(card, table, n_synapses=shape)
     bar.update()

@@ -58,6 +58,7 @@ class PointTask:
     out_dir: str = ""
     write_waveforms: bool = False
     plots: bool = False                # per-point PNG plots and report.html
+    table: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # made while planning
 
 
 @dataclass
@@ -139,7 +140,7 @@ def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
         key = point_key("flow", card, render(tb, library="lim_hw.lib"))
     return PointTask(key=key, analysis=analysis, card=card, kind=kind, array=array, col_offset=col_offset,
                      mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)),
-                     write_waveforms=write_waveforms, plots=plots)
+                     write_waveforms=write_waveforms, plots=plots, table=table)
 
 
 # --- the worker side --------------------------------------------------------------------
@@ -197,10 +198,10 @@ def flow_with_testbench(task: PointTask):
     array = task.array if task.kind == "array" else None
     if not task.mismatch and task.col_offset == 0:
         return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms, plots=task.plots)
+                             write_waveforms=task.write_waveforms, plots=task.plots, table=task.table)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
-    table = synthesize(card)
+    table = synthesize(card) if task.table is None else task.table
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,

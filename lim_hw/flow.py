@@ -97,8 +97,9 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
             check_columns_independent(art.testbench)
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
-    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
-    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
+    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL. Not a daemon:
+    # if the simulation fails, interpreter shutdown waits for the import instead of aborting inside it.
+    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=False)
     clock.lap("synthesis_netlist_s")
     if plots:
         preload.start()

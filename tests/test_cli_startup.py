@@ -18,20 +18,21 @@ def test_stub_help_equals_each_commands_own_help():
     assert _helps(build_parser(stubs=True)) == _helps(build_parser()) == COMMAND_HELP
 
 
-def test_top_level_help_imports_no_subcommand_and_no_numpy():
+def _loaded_after(argv: list[str], watched: str) -> tuple[list[str], str]:
+    """Run ``lim-hw argv`` in a fresh interpreter; the modules matching ``watched`` it loaded, and its stdout."""
     code = ("import sys; from lim_hw.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('lim_hw.cli.') or m in ('numpy', 'pandas')))")
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if {watched}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
-    assert "simulate a device card in ngspice" in out
+    return eval(out.strip().splitlines()[-1]), out
+
+
+def test_top_level_help_imports_no_subcommand_and_no_numpy():
+    loaded, out = _loaded_after(["--help"], "m.startswith('lim_hw.cli.') or m in ('numpy', 'pandas')")
+    assert loaded == [] and "simulate a device card in ngspice" in out
 
 
 def test_bound_imports_no_pandas_scipy_or_matplotlib():
     """`lim-hw bound` (table on stdout) needs numpy only; --csv imports pandas when it writes."""
-    code = ("import sys; from lim_hw.cli import main\n"
-            "assert main(['bound', '--n-updates', '5']) == 0\n"
-            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
-    assert "E_diss_total_J" in out
+    loaded, out = _loaded_after(["bound", "--n-updates", "5"], "m in ('pandas', 'scipy', 'matplotlib')")
+    assert loaded == [] and "E_diss_total_J" in out

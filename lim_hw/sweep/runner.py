@@ -42,6 +42,9 @@ from .spec import Mismatch, Point, SweepSpec
 from .store import POINTS_DIR, TABLE, SweepStore, point_dirname
 
 KEY_VERSION = "lim-hw sweep point v1"
+#: Synthesis tables made while planning are handed to the workers (no second synthesis per
+#: point) up to this many bytes in all, so a 10,000-point sweep of long schedules stays small.
+TABLE_BUDGET_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
                ) -> list[tuple[Point, PointTask | None, str]]:
     """``(point, task, planning_error)`` for every point (task None when planning failed)."""
     out = []
+    held = 0
     tables: dict[int, tuple[pd.DataFrame | None, str]] = {}
     for p in (spec.points() if points is None else points):
         if p.error or p.card is None:
@@ -325,6 +329,10 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
         except LimHwError as exc:
             out.append((p, None, error_text(exc)))
             continue
+        if task.table is not None:   # keep the planned tables for the workers within a memory budget
+            held += int(task.table.memory_usage(index=True).sum())
+            if held > TABLE_BUDGET_BYTES:
+                task = dataclasses.replace(task, table=None)   # the worker synthesises it again
         out.append((p, task, ""))
     return out
 

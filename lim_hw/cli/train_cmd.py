@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
                   f"{c['n_updates_checked']} updates): max |dN/N| {c['max_abs_rel_N']:.2e}, "
                   f"max |dV_fg diff| {c['max_abs_dV_fg_diff_V']:.2e} V, drawn energy within "
                   f"{c['max_abs_rel_drawn']:.2%}")
-        print(f"results in {args.output}/")
+    print(f"results in {args.output}/")  # the one line --quiet keeps
     return 0

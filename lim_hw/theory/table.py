@@ -15,7 +15,7 @@ import numpy as np
 
 from ..constants import kT_J
 from ..errors import InputError
-from .lim import feasible_barrier, gradient_energy_J
+from .lim import feasible_barrier, feasible_barrier_log, gradient_energy_J
 from .schedules import ScheduleSpec
 
 if TYPE_CHECKING:   # pandas is imported where a frame is built (start-up of `lim-hw bound`)
@@ -40,15 +40,21 @@ def _check_T(T_K: Any) -> float:
     return T
 
 
-def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float = 300.0) -> pd.DataFrame:
-    """Bound table for a steps frame with columns ``n, eps, grad, R_per_s`` (see :func:`bound_table`)."""
+def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float = 300.0,
+                           ln_R_per_s: np.ndarray | None = None) -> pd.DataFrame:
+    """Bound table for a steps frame with columns ``n, eps, grad, R_per_s`` (see :func:`bound_table`).
+
+    ``ln_R_per_s``: the rates in log space (:meth:`ScheduleSpec.ln_rates`); the barrier is then
+    computed in log space (:func:`~lim_hw.theory.lim.feasible_barrier_log`), so schedules whose
+    rates underflow (``eps ~ 1e-300``) still get their finite barrier.
+    """
     import pandas as pd
 
-    return pd.DataFrame(bound_columns_from_steps(steps, R_max_per_s, T_K))
+    return pd.DataFrame(bound_columns_from_steps(steps, R_max_per_s, T_K, ln_R_per_s))
 
 
-def bound_columns_from_steps(steps: Mapping[str, Any], R_max_per_s: float, T_K: float = 300.0
-                             ) -> dict[str, np.ndarray]:
+def bound_columns_from_steps(steps: Mapping[str, Any], R_max_per_s: float, T_K: float = 300.0,
+                             ln_R_per_s: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The columns of :func:`bound_table_from_steps` as numpy arrays (``steps``: a frame or a mapping)."""
     T = _check_T(T_K)
     kT = kT_J(T)
@@ -61,7 +67,10 @@ def bound_columns_from_steps(steps: Mapping[str, Any], R_max_per_s: float, T_K: 
         empty["n"] = np.array([], dtype=np.int64)
         empty["feasible"] = np.array([], dtype=bool)
         return empty
-    E0, feasible, R_ach = feasible_barrier(R, R_max_per_s, eps, grad, T)
+    if ln_R_per_s is not None:
+        E0, feasible, R_ach = feasible_barrier_log(ln_R_per_s, R_max_per_s, eps, grad, T)
+    else:
+        E0, feasible, R_ach = feasible_barrier(R, R_max_per_s, eps, grad, T)
     dE = np.asarray(gradient_energy_J(eps, grad, T))
     return {
         "n": n, "eps": eps, "grad": grad, "R_per_s": R,
@@ -89,7 +98,7 @@ def bound_columns(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0) ->
     if not isinstance(spec, ScheduleSpec):
         raise InputError(f"spec must be a ScheduleSpec, got {type(spec).__name__}; "
                          f"build one with ScheduleSpec.from_dict")
-    return bound_columns_from_steps(spec.step_columns(R_max_per_s), R_max_per_s, T_K)
+    return bound_columns_from_steps(spec.step_columns(R_max_per_s), R_max_per_s, T_K, spec.ln_rates(R_max_per_s))
 
 
 def bound_totals(df: pd.DataFrame | Mapping[str, Any], T_K: float = 300.0) -> dict:
@@ -109,8 +118,9 @@ def bound_totals(df: pd.DataFrame | Mapping[str, Any], T_K: float = 300.0) -> di
     E_diss = np.asarray(df["E_diss_J"], dtype=float)
     R = np.asarray(df["R_per_s"], dtype=float)
     R_ach = np.asarray(df["R_achieved_per_s"], dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         t_ach = float(np.sum(1.0 / R_ach)) if n else 0.0
+        t_target = float(np.sum(1.0 / R)) if n else 0.0
     return {
         "n_updates": int(n),
         "n_infeasible": int(np.count_nonzero(~feasible)),
@@ -120,6 +130,6 @@ def bound_totals(df: pd.DataFrame | Mapping[str, Any], T_K: float = 300.0) -> di
         "E_diss_total_J": float(E_diss.sum()),
         "E_diss_total_kT": float(E_diss.sum() / kT),
         "E0_final_kT": float(E0[-1] / kT) if n else None,
-        "time_budget_s": float(np.sum(1.0 / R)) if n else 0.0,
+        "time_budget_s": t_target,
         "time_budget_achieved_s": t_ach,
     }

@@ -65,12 +65,14 @@ def main() -> int:
     res["commands"]["lim-hw bound"] = wall(LIM_HW + ["bound"])
     res["commands"]["lim-hw bound --help"] = wall(LIM_HW + ["bound", "--help"])
     res["bound_imports"] = top_imports(LIM_HW + ["bound"])
+    from lim_hw.device.card import default_card_path
+
     with tempfile.TemporaryDirectory() as tmp_name:
         out = Path(tmp_name) / "run"
         sims, stages = [], []
         for _ in range(3):
             t0 = time.perf_counter()
-            subprocess.run(LIM_HW + ["simulate", "-o", str(out), "--quiet"], check=True,
+            subprocess.run(LIM_HW + ["simulate", str(default_card_path()), "-o", str(out), "--quiet"], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             sims.append(time.perf_counter() - t0)
             stages.append(json.loads((out / "summary.json").read_text())["timing_s"])

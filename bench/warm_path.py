@@ -158,6 +158,7 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     ref = statistics.fmean([b_wall, b2_wall])
+    drift = abs(b2_wall - b_wall) / ref   # the machine's speed moved during the run: no verdict
     print(f"32 default cells x {N_UPDATES} updates ({statistics.fmean(b_per):.2f} s of bare ngspice each), "
           f"{WORKERS} processes; bare runs before and after: {b_wall:.1f} s and {b2_wall:.1f} s (mean {ref:.1f} s "
           f"is the reference); load average {load0:.1f} -> {load1:.1f}.\n")
@@ -169,6 +170,8 @@ def main() -> int:
                          ("`lim-hw regress`, 32 cases, `--workers 2` (fresh process)", su, "<= 1.10x")):
         ratio = r["wall_s"] / ref
         verdict = ("met" if ratio <= 1.10 else "missed") if tgt else ""
+        if tgt and drift > 0.15:
+            verdict = f"not valid: bare runs differ by {drift * 100:.0f} %"
         start = f"{r['startup_s']:.2f}" if "startup_s" in r else "included"
         print(f"| {name} | {r['wall_s']:.1f} | {ratio:.2f}x | {tgt} {verdict} | {start} |")
     print("\nPer point (mean over the 32 points of each sweep, seconds):\n")

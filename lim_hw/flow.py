@@ -64,7 +64,8 @@ class FlowResult:
 def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True,
+             table: pd.DataFrame | None = None) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``out_dir=None`` runs in memory: nothing is written and the result holds the
@@ -83,6 +84,9 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     binary raw format (no text formatting, so it costs ~10 ms where a CSV of the same
     run costs about half the simulation time); ``waveforms_csv`` adds ``waveforms.csv``
     (SI-unit column names); ``write_waveforms=False`` writes neither.
+
+    ``table``: the card's synthesis table when the caller already has it (a sweep
+    plans every point), so it is not synthesised again.
     """
     progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
@@ -91,14 +95,14 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
         return run_fast_flow(card, None if out_dir is None else Path(out_dir), kind=kind, array=array,
-                             progress=progress, plots=plots)
+                             progress=progress, plots=plots, table=table)
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
     clock = _Clock()
     if artifacts is not None:
         check_simulable(artifacts.card)
-    art = artifacts if artifacts is not None else generate(card, kind, array)
+    art = artifacts if artifacts is not None else generate(card, kind, array, table=table)
     block_cols = None
     if array is not None and artifacts is None:
         block_cols = block_columns(array[0], array[1], card.simulation.array_block_synapses)

@@ -49,12 +49,29 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}; see `{self.prog} --help`")
 
+#: The one-line help of every subcommand, for ``lim-hw --help`` without importing them
+#: (tests/test_cli_startup.py checks these equal the modules' own).
+COMMAND_HELP = {
+    "run": "simulate the built-in default card into ./lim-hw-out/ and print the energy-vs-bound table",
+    "bound": "per-update LIM barrier/energy bound for a schedule (Performance Walls Eqs. 1-7)",
+    "project": "brain-scale training-energy projection: LIM vs Landauer vs conventional",
+    "netlist": "generate an ngspice testbench from a device card",
+    "simulate": "simulate a device card in ngspice and compare energy with the LIM bound",
+    "fit": "fit retention, FN I-V or programming-response data and write a device card",
+    "sweep": "run a parameter / Monte Carlo sweep of device cards in parallel",
+    "regress": "run the regression suite of reference designs against a stored baseline",
+    "train": "train a classifier on FN-DAM synapses; accuracy and energy vs the LIM bound",
+    "optimize": "optimise pulse amplitude, width and ramp for minimum energy per update",
+}
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None, stubs: bool = False) -> argparse.ArgumentParser:
     """The parser; with ``only`` set, just that subcommand is registered (and imported).
 
     Importing every subcommand costs ~0.6 s of numpy/scipy/pandas/matplotlib
-    imports, so ``main`` imports only the one being run.
+    imports, so ``main`` imports only the one being run. ``stubs=True`` registers
+    every subcommand by name and :data:`COMMAND_HELP` only, importing none of them:
+    what ``lim-hw --help`` (or no or an unknown command) needs.
     """
     parser = Parser(
         prog="lim-hw",
@@ -64,6 +81,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         if only is not None and name != only:
+            continue
+        if stubs and only is None:
+            sub.add_parser(name, help=COMMAND_HELP[name])
             continue
         modname = f"{__name__}.{name}_cmd"
         if importlib.util.find_spec(modname) is None:
@@ -135,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get(DEBUG_ENV))
     with _termination() as fired:
         try:
-            parser = build_parser(only)
+            parser = build_parser(only, stubs=only is None)   # no command given: nothing to import
             args = parser.parse_args(argv)
             if not getattr(args, "func", None):
                 parser.print_help()

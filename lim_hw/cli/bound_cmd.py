@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..output_paths import output_path
 from ..errors import InputError, one_line
@@ -171,8 +170,13 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def df_records(df: pd.DataFrame) -> list[dict]:
-    return [jsonable(r) for r in df.to_dict(orient="records")]
+def df_records(df: Any) -> list[dict]:
+    """Rows of a DataFrame, or of a mapping of equal-length columns, as JSON-ready dicts."""
+    if hasattr(df, "to_dict"):
+        return [jsonable(r) for r in df.to_dict(orient="records")]
+    cols = {k: np.asarray(v).tolist() for k, v in df.items()}
+    n = len(next(iter(cols.values()))) if cols else 0
+    return [jsonable({k: v[i] for k, v in cols.items()}) for i in range(n)]
 
 
 def check_output_path(path: str, option: str, suffixes: tuple[str, ...] | None = None) -> Path:
@@ -190,7 +194,7 @@ def plot_metadata(fmt: str) -> dict[str, str]:
             "svg": {"Creator": f"lim_hw={__version__}"}}.get(fmt, {})
 
 
-def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str = "png") -> bytes:
+def render_plot(df: Any, spec: Any, R_max: float, T_K: float, fmt: str = "png") -> bytes:
     """Barrier height and update-rate profiles vs n (log n), the shape of PW Fig. 3(b)."""
     import matplotlib
 
@@ -200,16 +204,16 @@ def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str 
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.0))
-    n = df["n"].to_numpy()
+    n = np.asarray(df["n"])
     if len(n):
         ax1.loglog(n, df["R_per_s"] / R_max, label="target R_n / R_max")
         ax1.loglog(n, df["R_achieved_per_s"] / R_max, "--", label="achieved")
         ax1.loglog(n, df["eps"], ":", label="learning rate eps_n")
         ax2.semilogx(n, df["E0_kT"], label="barrier E0_n / kT (Eq. 4)")
         ax2.semilogx(n, df["E_diss_J"] / kT_J(T_K), "-.", label="E_diss_n / kT")
-        bad = ~df["feasible"].to_numpy()
+        bad = ~np.asarray(df["feasible"], dtype=bool)
         if bad.any():
-            ax2.semilogx(n[bad], df["E0_kT"].to_numpy()[bad], "rx", label="infeasible (E0 clamped at 0)")
+            ax2.semilogx(n[bad], np.asarray(df["E0_kT"])[bad], "rx", label="infeasible (E0 clamped at 0)")
     else:
         ax1.text(0.5, 0.5, "no updates", ha="center", transform=ax1.transAxes)
     ax1.set_ylabel("normalised rate")
@@ -226,11 +230,19 @@ def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str 
     return buf.getvalue()
 
 
-def _fmt_table(df: pd.DataFrame, max_rows: int) -> str:
+def _fmt_table(df: Any, max_rows: int) -> str:
+    """Right-aligned text table of the main columns (numbers to 4 digits), the middle elided past ``max_rows``."""
     cols = ["n", "eps", "R_per_s", "E0_J", "E0_kT", "dE_J", "E_diss_J", "feasible", "R_achieved_per_s"]
-    show = df[cols]
-    fmt = {c: (lambda v: f"{v:.4g}") for c in cols if c not in ("n", "feasible")}
-    return show.to_string(index=False, formatters=fmt, max_rows=max(2, max_rows))
+    cells = {c: [str(v) if c in ("n", "feasible") else f"{v:.4g}" for v in np.asarray(df[c]).tolist()]
+             for c in cols}
+    n = len(cells["n"])
+    keep = max(2, max_rows)
+    rows = list(range(n)) if n <= keep else list(range(keep // 2)) + [-1] + list(range(n - (keep - keep // 2), n))
+    width = {c: max([len(c)] + [len(x) for x in cells[c]]) for c in cols}
+    lines = [" ".join(c.rjust(width[c]) for c in cols)]
+    for i in rows:
+        lines.append(" ".join(("..." if i < 0 else cells[c][i]).rjust(width[c]) for c in cols))
+    return "\n".join(lines)
 
 
 def _fmt_totals(tot: dict) -> str:
@@ -243,10 +255,9 @@ def _fmt_totals(tot: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import csv_text, write_files_atomic
     from ..provenance import versions
     from ..theory.schedules import robbins_monro
-    from ..theory.table import bound_table, bound_totals
+    from ..theory.table import bound_columns, bound_totals
 
     from ..output_paths import check_distinct
 
@@ -261,17 +272,24 @@ def run(args: argparse.Namespace) -> int:
     if spec.n_updates > MAX_UPDATES_BOUND:
         raise InputError(f"--n-updates {spec.n_updates} is more than the limit of {MAX_UPDATES_BOUND} for the "
                          "per-update table; use lim-hw project for totals of longer trainings")
-    df = bound_table(spec, R_max, T)
+    df = bound_columns(spec, R_max, T)   # numpy columns: pandas only for --csv
     tot = bound_totals(df, T)
     rm = robbins_monro(spec)
     png = render_plot(df, spec, R_max, T, Path(args.plot).suffix.lower()[1:]) if args.plot else None
     files: dict = {}
     if args.csv:
-        files[Path(args.csv)] = csv_text(df)
+        import pandas as pd
+
+        from ..outputs import csv_text
+
+        files[Path(args.csv)] = csv_text(pd.DataFrame(df))
     if png is not None:
         files[Path(args.plot)] = png
     try:
-        write_files_atomic(files)
+        if files:   # outputs imports pandas: only when a file is written
+            from ..outputs import write_files_atomic
+
+            write_files_atomic(files)
     except OSError as exc:
         raise InputError(f"cannot write output ({one_line(exc)}); choose a writable path") from None
     if args.json:
@@ -283,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"LIM bound (Performance Walls Eqs. 1-7): {spec.kind} schedule, n_updates={spec.n_updates}, "
           f"R_max={R_max:g} 1/s, T={T:g} K")
     print(f"schedule: {spec.to_dict()}")
-    if len(df):
+    if len(df["n"]):
         print(_fmt_table(df, args.max_rows))
     else:
         print("(no updates: empty table)")

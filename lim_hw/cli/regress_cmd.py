@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep each case's flow outputs in DIR/<case>/ (default: a temporary folder)")
     p.add_argument("--oversubscribe", action="store_true",
                    help="allow --workers above the number of CPUs (up to 16 per CPU)")
+    p.add_argument("--plots", action="store_true",
+                   help="with -o, also write each case's PNG plots and report.html (slow)")
     p.add_argument("--failed-only", action="store_true", help="print only the metrics that did not pass")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-case progress lines on stderr")
     p.set_defaults(func=run)
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     on_done = None if args.quiet else _progress(len(suite.cases))
     if args.update_baseline:
         return _update(suite, args, on_done)
-    report = check_suite(suite, args.baseline, args.workers, args.output, on_done)
+    report = check_suite(suite, args.baseline, args.workers, args.output, on_done, args.plots)
     print(format_table(report, failed_only=args.failed_only))
     print(summary_line(report))
     if args.junit is not None:
@@ -82,7 +84,7 @@ def _update(suite, args: argparse.Namespace, on_done) -> int:
     from ..regress.baseline import METRICS_FILE, PROVENANCE_FILE
     from ..regress.runner import update_baseline
 
-    res = update_baseline(suite, args.baseline, args.workers, args.output, on_done)
+    res = update_baseline(suite, args.baseline, args.workers, args.output, on_done, args.plots)
     if not res.written:
         for e in res.errors:
             print(f"ERROR {e}")

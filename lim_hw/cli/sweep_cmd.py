@@ -11,6 +11,7 @@ docs/sweeps.md). SIGINT/SIGTERM stop it cleanly: finished points are kept and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 from pathlib import Path
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --resume, also rerun the points that failed before")
     p.add_argument("--oversubscribe", action="store_true",
                    help="allow --workers above the number of CPUs (up to 16 per CPU)")
+    p.add_argument("--point-plots", action="store_true",
+                   help="also write PNG plots and report.html in every point directory (slow; the sweep's "
+                        "own summary plots are always written); same as [sweep] point_plots = true")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar or summary: only the line naming the results (bars: on a terminal only)")
     p.set_defaults(func=run)
@@ -57,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     check_workers(args.workers, "--workers", args.oversubscribe)
     check_output_dir(args.output, "sweep")
     spec = load_sweep(args.sweep)
+    if args.point_plots:
+        spec = dataclasses.replace(spec, point_plots=True)
     make_executor(args.executor, args.workers, args.scheduler)  # checks the arguments; starts nothing
     res = run_sweep(spec, args.output, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                     resume=args.resume, retry_failed=args.retry_failed, progress=not args.quiet,

@@ -25,10 +25,10 @@ from .model import simulate_fast
 
 
 def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True, plots: bool = True):
+                  progress: bool = True, plots: bool = True, table=None):
     """Run the fast model on ``card`` and write the flow's result files into ``out_dir``
-    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html,
-    as :func:`lim_hw.flow.run_flow`)."""
+    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html;
+    ``table``: a synthesis table already made; all as :func:`lim_hw.flow.run_flow`)."""
     from ..flow import FlowResult  # late: flow imports this module lazily
 
     progress = show_progress(progress)  # bars on a terminal only
@@ -39,7 +39,7 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
 
     cells = array[0] if array is not None else 1
     check_physical(card, _tran(card)[2], cells_per_line=cells)  # the same checks and step as ngspice
-    table = synthesize(card)
+    table = synthesize(card) if table is None else table
     check_bound_representable(card, table)
     shape: Any = tuple(array) if array is not None else 1
     cell = array is None and kind == "cell"

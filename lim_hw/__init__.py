@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _LAZY = {"load_result": "lim_hw.results", "RunResult": "lim_hw.results", "run_flow": "lim_hw.flow",
          "FlowResult": "lim_hw.flow", "default_card": "lim_hw.device.card", "load_card": "lim_hw.device.card"}
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "circuits_dir", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .device.card import default_card, load_card
@@ -39,3 +39,19 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'lim_hw' has no attribute {name!r}")
+
+def circuits_dir():
+    """The circuit library (``lim_hw.lib`` and its subcircuits) of the running installation -> Path.
+
+    An installed lim-hw (wheel, ``pip install .``) carries it as ``lim_hw/circuits/``;
+    a source checkout (and the editable install ``make install`` makes) uses the
+    top-level ``circuits/``, the canonical copy designers ``.include``.
+    """
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "circuits", here.parent / "circuits"):
+        if (candidate / "lim_hw.lib").is_file():
+            return candidate
+    raise FileNotFoundError(f"the lim-hw circuit library is missing (looked in {here / 'circuits'} and "
+                            f"{here.parent / 'circuits'}); reinstall lim-hw")

@@ -25,3 +25,24 @@ class NetlistInjectionError(InputError):
 def one_line(text: str) -> str:
     """Collapse whitespace so an error message is printed on one line."""
     return " ".join(str(text).split())
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (cleanup handlers run) and exit with 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Longest error line printed; longer messages keep their start and their end (the fix).
+MAX_ERROR_CHARS = 300
+
+
+def capped(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``one_line(text)`` cut to ``limit`` characters, eliding the middle (the fix stays visible)."""
+    line = one_line(text)
+    if len(line) <= limit:
+        return line
+    tail = limit * 2 // 5
+    return line[:limit - tail - 7] + " [...] " + line[-tail:]

@@ -30,8 +30,10 @@ from .flow_sim import EDGE_RETRY_FACTORS, BlockRun, simulate_blocks
 from .netlist.blocks import block_columns, check_columns_independent, column_blocks
 from .netlist.generate import NetlistArtifacts
 from .netlist.spec import Testbench
+from .netlist.validate import spice_title
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
+from .limits import check_run_size
 from .progress import show_progress
 from .provenance import csv_header_comment, versions
 from .report.names import vector_column
@@ -63,7 +65,7 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
              jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True,
-             ideal_reference: bool = True) -> FlowResult:
+             ideal_reference: bool = True, table: pd.DataFrame | None = None) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``out_dir=None`` runs in memory: nothing is written and the result holds the
@@ -88,23 +90,27 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     also runs its ideal twin (:func:`lim_hw.tech.compare.ideal_reference_card`) into
     ``ideal/`` when a report is written, with ``compare.csv``/``compare.png`` and a report
     section (``ideal_reference=False``: not).
+
+    ``table``: the card's synthesis table when the caller already has it (a sweep
+    plans every point), so it is not synthesised again.
     """
     progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
+    check_run_size(card.n_updates, engine, array)
     tech = technology_for(card)
     tech.check(card, engine, kind, array)
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
         return run_fast_flow(card, None if out_dir is None else Path(out_dir), kind=kind, array=array,
-                             progress=progress, plots=plots)
+                             progress=progress, plots=plots, table=table)
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
     clock = _Clock()
     if artifacts is not None:
         tech.check(artifacts.card, engine, kind, array)
-    art = artifacts if artifacts is not None else tech.generate(card, kind, array)
+    art = artifacts if artifacts is not None else tech.generate(card, kind, array, table=table)
     block_cols = None
     if array is not None and artifacts is None:
         block_cols = block_columns(array[0], array[1], card.simulation.array_block_synapses)
@@ -280,7 +286,7 @@ def _write_outputs(tech, out: Path, card: Card, art, tb: Testbench, updates: pd.
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     for stem, w in _waveform_files(wf, block_runs) if waveform_formats else ():
         if "raw" in waveform_formats:
-            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title,
+            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=spice_title(tb.title),
                       ngspice=str(summary["provenance"].get("ngspice", "ngspice")))
             files.append(f"{stem}.raw")
         if "csv" in waveform_formats:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -31,7 +30,7 @@ def _atomic_file(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=".tmp")
     try:
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -69,6 +68,12 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def csv_text(df: pd.DataFrame, provenance: bool = True) -> str:
+    """A DataFrame as CSV text, first line a ``#`` comment with versions (the lim-hw stamp)."""
+    body = df.to_csv(index=False, float_format="%.12g", lineterminator="\n")
+    return (csv_header_comment() if provenance else "") + body
+
+
 def write_csv_atomic(path: str | os.PathLike, df: pd.DataFrame, provenance: bool = True) -> Path:
     """Write a DataFrame as CSV (first line a ``#`` comment with versions), atomically.
 
@@ -76,8 +81,36 @@ def write_csv_atomic(path: str | os.PathLike, df: pd.DataFrame, provenance: bool
     writes a plain CSV (header row first) for tables whose versions are recorded
     beside them (a run's summary.json, a sweep's sweep.json).
     """
-    body = df.to_csv(index=False, float_format="%.12g", lineterminator="\n")
-    return write_text_atomic(path, (csv_header_comment() if provenance else "") + body)
+    return write_text_atomic(path, csv_text(df, provenance))
+
+
+def write_files_atomic(files: dict[Path, str | bytes]) -> list[Path]:
+    """Write several files all or nothing: every temporary first, then the renames.
+
+    Each target is re-checked with :func:`lim_hw.output_paths.check_output_file`
+    (it may replace only a file lim-hw wrote) before anything is renamed.
+    """
+    from .output_paths import check_output_file
+
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for _, path in temps:
+            check_output_file(path, "output file")
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    return [p for _, p in temps]
 
 
 def write_columns_csv_atomic(path: str | os.PathLike, columns: dict[str, "np.ndarray"],
@@ -101,23 +134,46 @@ def write_columns_csv_atomic(path: str | os.PathLike, columns: dict[str, "np.nda
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
-    """Build an output directory in a temporary sibling; move it into place on success.
+def atomic_directory(path: str | os.PathLike, overwrite: bool = True, kind: str = "flow") -> Iterator[Path]:
+    """Build a result directory in a temporary sibling; swap it into place on success.
 
-    On any exception the temporary directory is removed and ``path`` is untouched.
+    ``path`` may be absent, an empty directory or an earlier lim-hw result of the
+    same ``kind`` (its manifest says so); anything else raises :class:`InputError`
+    before and again after the work (:func:`lim_hw.output_paths.check_output_dir`).
+    The new directory gets a manifest and replaces the old one atomically (Linux
+    ``renameat2`` exchange, else rename aside + rename in), then the old one is
+    deleted; a kill at any moment leaves the old or the new result whole at ``path``
+    (a stale sibling is removed, or put back, by the next run). On any exception the
+    temporary directory is removed and ``path`` is untouched.
     """
+    from .output_paths import (check_output_dir, exchange, remove_stale_siblings, remove_tree, sibling_prefix,
+                               write_manifest)
+
     path = Path(path)
+    check_output_dir(path, kind, "output directory", create_parents=True, probe=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    remove_stale_siblings(path)
+    prefix = sibling_prefix(path.name)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=".tmp"))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())            # mkdtemp makes it 0700; a result is an ordinary folder
+        write_manifest(tmp, kind, path.name, building=True)
         yield tmp
-        if path.exists():
-            if not overwrite:
-                raise FileExistsError(f"{path} exists")
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp, path)
+        write_manifest(tmp, kind, path.name)       # finished: from here on a stale copy is removable
+        exists = check_output_dir(path, kind, "output directory", probe=False).exists()
+        if exists and not overwrite:
+            raise FileExistsError(f"{path} exists")
+        if not exists:
+            os.rename(tmp, path)
+        elif exchange(tmp, path):
+            remove_tree(tmp)                        # now the old result
+        else:
+            aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=".old"))
+            os.rename(path, aside)                  # an empty dir is replaced by rename
+            os.rename(tmp, path)
+            remove_tree(aside)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         raise
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import platform
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -19,15 +18,9 @@ def ngspice_version() -> str:
     exe = shutil.which("ngspice")
     if exe is None:
         return "not found"
-    try:
-        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20,
-                             stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    for line in out.splitlines():
-        if "ngspice-" in line:
-            return line.strip(" *").split(":")[0].strip()
-    return "unknown"
+    from .sim.batch import binary_version  # own process group, bounded wait, bytes decoded safely
+
+    return binary_version(exe)
 
 
 def versions() -> dict[str, str]:

@@ -8,21 +8,23 @@ from typing import Any
 
 from .errors import InputError, one_line
 
+#: Largest TOML input (card, sweep, suite, config) read: 1 MiB (the default card is 3 kB).
+MAX_TOML_BYTES = 1 << 20
+
 
 def read_toml(path: str | Path, what: str) -> tuple[dict[str, Any], str]:
     """Parse the TOML file ``path`` -> (data, text); ``what`` names it in errors (e.g. "card").
 
     Raises :class:`InputError` for an unreadable file or malformed TOML.
     """
+    from .inputs import read_input_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"cannot read {what} {path}: file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or one_line(exc)
-        raise InputError(f"cannot read {what} {path}: {reason}; check the path") from None
+    text = read_input_text(path, what, MAX_TOML_BYTES).removeprefix("\ufeff")  # a BOM is harmless
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML in {what} {path} ({one_line(exc)}); fix the syntax") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits, deep nesting
+        raise InputError(f"malformed TOML in {what} {path} ({type(exc).__name__}: {one_line(exc)[:80]}); "
+                         "fix the value") from None

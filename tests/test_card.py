@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
+
 import pytest
 
 from lim_hw.device.card import card_to_toml, default_card, load_card
@@ -82,7 +84,9 @@ def test_netlist_command_writes_netlist_and_synthesis(tmp_path):
     text = out.read_text()
     assert text.rstrip().endswith(".end") and ".include" in text and text.count("fndam_cell") == 8
     assert "* lim_hw=" in text                      # the versions: in the deck's header
-    assert (tmp_path / "cell_synthesis.csv").read_text().startswith("n,t_s,")   # a plain CSV beside it
+    csv = tmp_path / "cell_synthesis.csv"   # a stand-alone CSV: its first line is the lim-hw stamp, as bound --csv
+    assert csv.read_text().startswith("# lim_hw=")
+    assert list(pd.read_csv(csv, comment="#").columns[:2]) == ["n", "t_s"]
 
 
 def test_rise_too_short_for_ngspice_is_rejected_before_simulating(tmp_path):

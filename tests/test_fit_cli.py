@@ -146,7 +146,7 @@ def test_refuses_to_replace_foreign_report_dir_and_dir_output(tmp_path, capsys):
     assert main(["fit", str(data), "--model", "iv", "-o", str(tmp_path)]) == 2
     assert main(["fit", str(data), "--model", "iv", "-o", str(tmp_path / "c.toml"), "--refine-ngspice"]) == 2
     err = capsys.readouterr().err
-    assert "not an earlier fit report" in err and "is a directory" in err and "decay only" in err
+    assert "not a lim-hw result" in err and "is a directory" in err and "decay only" in err
 
 
 def test_base_card_and_iv_geometry(tmp_path):

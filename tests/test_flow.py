@@ -231,3 +231,16 @@ def test_batch_engine_reports_simulated_time_as_progress():
     simulate(art.deck(), ("v(fg)",), progress=seen.append)
     assert seen and all(b >= a for a, b in zip(seen, seen[1:]))
     assert 0 < seen[-1] <= 1e6
+
+
+@pytest.mark.parametrize("engine", ["batch", "fast"])
+def test_plots_false_writes_the_same_numbers_without_plots_or_report(default_run, tmp_path, engine):
+    """run_flow(plots=False): no PNG, no report.html, no matplotlib work; the tables are those of a full run."""
+    res = run_flow(default_card(), tmp_path / "np", engine=engine, progress=False, plots=False)
+    names = {p.name for p in (tmp_path / "np").iterdir()} - {".lim-hw-result.json"}  # the manifest: not an output
+    assert not {n for n in names if n.endswith(".png")} and "report.html" not in names
+    assert {"updates.csv", "summary.json", "synthesis.csv", "card.toml"} <= names == set(res.files)
+    if engine == "batch":   # ngspice is deterministic: the same deck gives the same numbers
+        pd.testing.assert_frame_equal(res.updates, default_run.updates, check_exact=True)
+    else:
+        np.testing.assert_allclose(res.updates["N_sim"], default_run.updates["N_sim"], rtol=1e-5)

@@ -106,6 +106,7 @@ def test_in_memory_run_writes_nothing(tmp_path, monkeypatch):
 def test_run_without_plots_writes_no_png_and_no_report(tmp_path):
     card = lim_hw.default_card().with_updates(schedule={"n_updates": 2})
     res = lim_hw.run_flow(card, tmp_path / "out", progress=False, plots=False)
-    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".lim-hw-result.json")
+    assert (tmp_path / "out" / ".lim-hw-result.json").is_file()   # the result's manifest (docs/safety.md)
     assert written == sorted(res.files) and not [f for f in written if f.endswith((".png", ".html"))]
     assert {"updates.csv", "summary.json", "netlist.cir", "waveforms.raw"} <= set(written)

@@ -80,13 +80,22 @@ def test_update_baseline_writes_review_friendly_files(small):
 
 def test_check_passes_exit_0_with_junit(small, tmp_path, capsys):
     junit = tmp_path / "j.xml"
-    rc, out, err = _run(capsys, str(small), "--junit", str(junit), "--workers", "1")
+    rc, out, err = _run(capsys, str(small), "--junit", str(junit), "--workers", "1", "-o", str(tmp_path / "o"))
     assert rc == 0, out
+    case_dir = tmp_path / "o" / "cell"      # per-case plots and report only with --plots
+    assert (case_dir / "updates.csv").exists() and not (case_dir / "report.html").exists()
+    assert not list(case_dir.glob("*.png"))
     assert "all 4 metrics passed" in out
     assert re.search(r"PASS\s+cell\s+summary:E_supply_median_J", out)
     assert "regress: [1/1] cell ok" in err
     root = ET.parse(junit).getroot()
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "0", "0")
+
+
+def test_plots_option_writes_each_case_report(small, tmp_path, capsys):
+    rc, out, _ = _run(capsys, str(small), "--workers", "1", "-o", str(tmp_path / "o"), "--plots", "-q")
+    assert rc == 0, out
+    assert (tmp_path / "o" / "cell" / "report.html").exists() and (tmp_path / "o" / "cell" / "energy.png").exists()
 
 
 def _edited_baseline(small: Path, dest: Path, factor: float, ngspice: str | None = None) -> Path:

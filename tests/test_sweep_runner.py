@@ -105,3 +105,22 @@ def test_bound_analysis(tmp_path):
     expected = (df["R_per_s"] * card.programming.pulse_width_s * df["E_diss_J"]).median()
     assert t.loc[3, "E_bound_median_J"] == pytest.approx(expected, rel=1e-12)
     assert (tmp_path / "b" / t.loc[3, "dir"] / "bound.csv").exists()
+
+
+def test_point_plots_only_when_asked(local_run, tmp_path):
+    """Point directories hold no PNG or report.html by default; point_plots = true adds them, same numbers."""
+    out, res = local_run
+    ok = res.table[res.table["status"] == "ok"]
+    first = out / ok["dir"].iloc[0]
+    assert (first / "updates.csv").exists()
+    assert not list(first.glob("*.png")) and not (first / "report.html").exists()
+    spec = sweep_from_dict({**SWEEP, "sweep": {"name": "mixed", "point_plots": True},
+                            "grid": {"device.R_max_per_s": [5e4], "simulation.reltol": [1e-6]},
+                            "montecarlo": {**SWEEP["montecarlo"], "n": 1}})
+    with_plots = run_sweep(spec, tmp_path / "plots", workers=1, progress=False)
+    d = tmp_path / "plots" / with_plots.table["dir"].iloc[0]
+    assert (d / "report.html").exists() and (d / "energy.png").exists()
+    row = ok[ok["index"] == 0].iloc[0]   # the same first point (same key) of the module's sweep
+    assert with_plots.table["E_supply_total_J"].iloc[0] == row["E_supply_total_J"]
+    with pytest.raises(InputError, match="point_plots must be true or false"):
+        sweep_from_dict({"sweep": {"point_plots": "yes"}})

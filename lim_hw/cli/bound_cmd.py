@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 from ..tomlfile import read_toml
 
@@ -67,9 +67,9 @@ def register(subparsers: Any) -> None:
                         "or a whole device card (its schedule, R_max_per_s and T_K are used); "
                         "default: the built-in default card, as `lim-hw run` uses")
     o = p.add_argument_group("output")
-    o.add_argument("--csv", metavar="FILE", help="write the per-update table as CSV (atomic)")
+    o.add_argument("--csv", metavar="FILE", type=output_path, help="write the per-update table as CSV (atomic)")
     o.add_argument("--json", action="store_true", help="print JSON (table, totals, versions) to stdout")
-    o.add_argument("--plot", metavar="FILE.png", help="plot barrier height and update rate vs n")
+    o.add_argument("--plot", metavar="FILE.png", type=output_path, help="plot barrier height and update rate vs n")
     o.add_argument("--max-rows", dest="max_rows", type=int, default=60,
                    help="rows of the table printed before eliding the middle (default 60)")
     p.set_defaults(func=run)
@@ -80,6 +80,10 @@ def load_config(path: str | os.PathLike) -> tuple[dict, dict, Path]:
     """Read a bound config TOML -> (schedule dict, device dict, base dir). Strict keys."""
     path = Path(path)
     data, _ = read_toml(path, "config file")
+    for name in _TOP_KEYS:
+        if name in data and not isinstance(data[name], dict):
+            raise InputError(f"'{name}' in {path} must be a table ([{name}]), got {type(data[name]).__name__}; "
+                             "write it as a TOML table")
     if set(data) - set(_TOP_KEYS) or set(data.get("device", {}) or {}) - set(_DEVICE_KEYS):
         from ..device.card import SECTIONS, card_from_dict
 
@@ -166,24 +170,31 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def df_records(df: pd.DataFrame) -> list[dict]:
-    return [jsonable(r) for r in df.to_dict(orient="records")]
+def df_records(df: Any) -> list[dict]:
+    """Rows of a DataFrame, or of a mapping of equal-length columns, as JSON-ready dicts."""
+    if hasattr(df, "to_dict"):
+        return [jsonable(r) for r in df.to_dict(orient="records")]
+    cols = {k: np.asarray(v).tolist() for k, v in df.items()}
+    n = len(next(iter(cols.values()))) if cols else 0
+    return [jsonable({k: v[i] for k, v in cols.items()}) for i in range(n)]
 
 
-def check_output_path(path: str, what: str, suffixes: tuple[str, ...] | None = None) -> Path:
-    """Fail early (before any output is written) on an output path that cannot work."""
-    p = Path(path)
-    if suffixes is not None and p.suffix.lower() not in suffixes:
-        raise InputError(f"{what} file {path} must end in {' or '.join(suffixes)}; rename it")
-    if p.exists() and p.is_dir():
-        raise InputError(f"{what} path {path} is a directory; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write {what} file {path}: folder not writable; choose another path")
-    return p
+def check_output_path(path: str, option: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Fail early (before any output is written) on an output path lim-hw must not write."""
+    from ..output_paths import check_output_file
+
+    return check_output_file(path, option, suffixes)
 
 
-def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str = "png") -> bytes:
+def plot_metadata(fmt: str) -> dict[str, str]:
+    """Plot metadata carrying the ``lim_hw=<version>`` stamp (so lim-hw may replace the file later)."""
+    from .. import __version__
+
+    return {"png": {"Software": f"lim_hw={__version__}"}, "pdf": {"Creator": f"lim_hw={__version__}"},
+            "svg": {"Creator": f"lim_hw={__version__}"}}.get(fmt, {})
+
+
+def render_plot(df: Any, spec: Any, R_max: float, T_K: float, fmt: str = "png") -> bytes:
     """Barrier height and update-rate profiles vs n (log n), the shape of PW Fig. 3(b)."""
     import matplotlib
 
@@ -193,16 +204,16 @@ def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str 
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.0))
-    n = df["n"].to_numpy()
+    n = np.asarray(df["n"])
     if len(n):
         ax1.loglog(n, df["R_per_s"] / R_max, label="target R_n / R_max")
         ax1.loglog(n, df["R_achieved_per_s"] / R_max, "--", label="achieved")
         ax1.loglog(n, df["eps"], ":", label="learning rate eps_n")
         ax2.semilogx(n, df["E0_kT"], label="barrier E0_n / kT (Eq. 4)")
         ax2.semilogx(n, df["E_diss_J"] / kT_J(T_K), "-.", label="E_diss_n / kT")
-        bad = ~df["feasible"].to_numpy()
+        bad = ~np.asarray(df["feasible"], dtype=bool)
         if bad.any():
-            ax2.semilogx(n[bad], df["E0_kT"].to_numpy()[bad], "rx", label="infeasible (E0 clamped at 0)")
+            ax2.semilogx(n[bad], np.asarray(df["E0_kT"])[bad], "rx", label="infeasible (E0 clamped at 0)")
     else:
         ax1.text(0.5, 0.5, "no updates", ha="center", transform=ax1.transAxes)
     ax1.set_ylabel("normalised rate")
@@ -214,16 +225,24 @@ def render_plot(df: pd.DataFrame, spec: Any, R_max: float, T_K: float, fmt: str 
     ax2.set_ylabel("energy / kT")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=120)
+    fig.savefig(buf, format=fmt, dpi=120, metadata=plot_metadata(fmt))
     plt.close(fig)
     return buf.getvalue()
 
 
-def _fmt_table(df: pd.DataFrame, max_rows: int) -> str:
+def _fmt_table(df: Any, max_rows: int) -> str:
+    """Right-aligned text table of the main columns (numbers to 4 digits), the middle elided past ``max_rows``."""
     cols = ["n", "eps", "R_per_s", "E0_J", "E0_kT", "dE_J", "E_diss_J", "feasible", "R_achieved_per_s"]
-    show = df[cols]
-    fmt = {c: (lambda v: f"{v:.4g}") for c in cols if c not in ("n", "feasible")}
-    return show.to_string(index=False, formatters=fmt, max_rows=max(2, max_rows))
+    cells = {c: [str(v) if c in ("n", "feasible") else f"{v:.4g}" for v in np.asarray(df[c]).tolist()]
+             for c in cols}
+    n = len(cells["n"])
+    keep = max(2, max_rows)
+    rows = list(range(n)) if n <= keep else list(range(keep // 2)) + [-1] + list(range(n - (keep - keep // 2), n))
+    width = {c: max([len(c)] + [len(x) for x in cells[c]]) for c in cols}
+    lines = [" ".join(c.rjust(width[c]) for c in cols)]
+    for i in rows:
+        lines.append(" ".join(("..." if i < 0 else cells[c][i]).rjust(width[c]) for c in cols))
+    return "\n".join(lines)
 
 
 def _fmt_totals(tot: dict) -> str:
@@ -236,25 +255,41 @@ def _fmt_totals(tot: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import write_bytes_atomic, write_csv_atomic
     from ..provenance import versions
     from ..theory.schedules import robbins_monro
-    from ..theory.table import bound_table, bound_totals
+    from ..theory.table import bound_columns, bound_totals
 
-    spec, R_max, T = resolve_inputs(args)
+    from ..output_paths import check_distinct
+
     if args.csv:
-        check_output_path(args.csv, "CSV")
+        check_output_path(args.csv, "--csv")
     if args.plot:
-        check_output_path(args.plot, "plot", (".png", ".pdf", ".svg"))
-    df = bound_table(spec, R_max, T)
+        check_output_path(args.plot, "--plot", (".png", ".pdf", ".svg"))
+    check_distinct(("--csv", args.csv), ("--plot", args.plot))
+    spec, R_max, T = resolve_inputs(args)
+    from ..limits import MAX_UPDATES_BOUND
+
+    if spec.n_updates > MAX_UPDATES_BOUND:
+        raise InputError(f"--n-updates {spec.n_updates} is more than the limit of {MAX_UPDATES_BOUND} for the "
+                         "per-update table; use lim-hw project for totals of longer trainings")
+    df = bound_columns(spec, R_max, T)   # numpy columns: pandas only for --csv
     tot = bound_totals(df, T)
     rm = robbins_monro(spec)
     png = render_plot(df, spec, R_max, T, Path(args.plot).suffix.lower()[1:]) if args.plot else None
+    files: dict = {}
+    if args.csv:
+        import pandas as pd
+
+        from ..outputs import csv_text
+
+        files[Path(args.csv)] = csv_text(pd.DataFrame(df))
+    if png is not None:
+        files[Path(args.plot)] = png
     try:
-        if args.csv:
-            write_csv_atomic(args.csv, df)
-        if png is not None:
-            write_bytes_atomic(args.plot, png)
+        if files:   # outputs imports pandas: only when a file is written
+            from ..outputs import write_files_atomic
+
+            write_files_atomic(files)
     except OSError as exc:
         raise InputError(f"cannot write output ({one_line(exc)}); choose a writable path") from None
     if args.json:
@@ -266,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"LIM bound (Performance Walls Eqs. 1-7): {spec.kind} schedule, n_updates={spec.n_updates}, "
           f"R_max={R_max:g} 1/s, T={T:g} K")
     print(f"schedule: {spec.to_dict()}")
-    if len(df):
+    if len(df["n"]):
         print(_fmt_table(df, args.max_rows))
     else:
         print("(no updates: empty table)")

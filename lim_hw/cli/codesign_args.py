@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 
 
@@ -20,7 +21,8 @@ def add_codesign_parser(subparsers: argparse._SubParsersAction, name: str, *, he
     """Add subcommand ``name`` with its input file (positional ``input_name``) and ``-o/--output``."""
     p = subparsers.add_parser(name, help=help, description=description)
     p.add_argument(input_name, type=Path, help=input_help)
-    p.add_argument("-o", "--output", type=Path, required=True, help="output directory (replaced if it exists)")
+    p.add_argument("-o", "--output", type=output_path, required=True,
+                   help=f"output directory: new, empty, or an earlier lim-hw {name} result (replaced whole)")
     return p
 
 
@@ -32,10 +34,11 @@ def add_codesign_switches(p: argparse.ArgumentParser, run: Callable[[argparse.Na
     p.set_defaults(func=run)
 
 
-def check_output_dir(path: Path) -> None:
-    """Refuse an output path that exists and is not a directory."""
-    if path.exists() and not path.is_dir():
-        raise InputError(f"output path {path} exists and is not a directory; choose a directory name")
+def check_output_dir(path: Path, kind: str) -> None:
+    """Refuse an output directory lim-hw must not replace (see :mod:`lim_hw.output_paths`)."""
+    from ..output_paths import check_output_dir as check
+
+    check(path, kind)
 
 
 @contextmanager

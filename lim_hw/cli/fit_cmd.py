@@ -12,6 +12,8 @@ import argparse
 import tomllib
 from pathlib import Path
 
+from ..output_paths import output_path
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "pulse: t_pulse_s, dV_V -> eps(t) schedule and area_m2. See docs/fitting.md.")
     p.add_argument("data", type=Path, help="data file (CSV)")
     p.add_argument("--model", required=True, choices=("decay", "iv", "pulse"), help="what the data are")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="CARD.toml",
-                   help="fitted device card to write (replaced if it exists)")
-    p.add_argument("--report", type=Path, metavar="DIR",
+    p.add_argument("-o", "--output", type=output_path, required=True, metavar="CARD.toml",
+                   help="fitted device card to write (an existing file is replaced only if lim-hw wrote it)")
+    p.add_argument("--report", type=output_path, metavar="DIR",
                    help="write report.json, report.md and fit.png into DIR (replaced if it holds an earlier report)")
     p.add_argument("--base-card", type=Path, metavar="CARD.toml",
                    help="card supplying everything not fitted (default: the built-in default card)")
@@ -49,17 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     from ..errors import InputError
+    from ..output_paths import check_output_dir, check_output_file
 
-    out: Path = args.output
-    if out.exists() and out.is_dir():
-        raise InputError(f"-o {out} is a directory; give the path of the card file to write (e.g. fitted.toml)")
+    out: Path = check_output_file(args.output, "-o")
     if args.report is not None:
-        rep: Path = args.report
-        if rep.exists() and not rep.is_dir():
-            raise InputError(f"--report {rep} is a file; give a directory")
-        if rep.is_dir() and any(rep.iterdir()) and not (rep / "report.json").exists():
-            raise InputError(f"--report {rep} exists and is not an earlier fit report; refusing to replace it -- "
-                             "give a new or empty directory")
+        rep: Path = check_output_dir(args.report, "fit-report", "--report")
         if out.resolve().parent == rep.resolve() or rep.resolve() in out.resolve().parents:
             raise InputError("-o must not lie inside the --report directory (the directory is replaced as a whole)")
     if args.bootstrap < 0 or args.bootstrap > 100000:
@@ -73,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..fit import card_header, fit_data, fitted_card, read_fit_csv
     from ..fit.report import render_report, write_report
-    from ..outputs import write_text_atomic
+    from ..outputs import write_files_atomic
 
     _check_outputs(args)
     if args.refine_ngspice and args.model != "decay":
@@ -84,13 +80,16 @@ def run(args: argparse.Namespace) -> int:
     result = fit_data(data, base, n_bootstrap=args.bootstrap, seed=args.seed, refine_ngspice=args.refine_ngspice,
                       iv_unknowns=args.iv_unknowns, sigma=args.sigma, gamma_fixed=args.gamma)
     card = fitted_card(base, result, name=args.output.stem)
-    text = card_to_toml(card, header=card_header(result, base_label))
+    from ..provenance import csv_header_comment
+
+    stamp = csv_header_comment().lstrip("# ").strip()  # lim_hw=<version>: lim-hw may replace this file
+    text = card_to_toml(card, header=card_header(result, base_label) + "\n" + stamp)
     card_from_dict(tomllib.loads(text), name=args.output.stem)      # the file we write must load back
     files = render_report(result) if args.report is not None else None
     # everything computed: now write (each output atomically)
     if files is not None:
         write_report(files, args.report)
-    write_text_atomic(args.output, text)
+    write_files_atomic({args.output: text})
     if args.quiet:
         print(f"card: {args.output}")
     else:

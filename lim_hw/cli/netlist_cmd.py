@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 
 from ..device.card import default_card_path, load_card
+from ..limits import check_array, check_run_size
 from ..netlist.generate import generate, parse_array
 from ..netlist.render import relative_library
-from ..outputs import write_csv_atomic, write_text_atomic
+from ..output_paths import check_distinct, check_output_file, output_path
+from ..outputs import csv_text, write_files_atomic
 from ..provenance import csv_header_comment
 
 
@@ -19,11 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "synthesis table (CSV).")
     p.add_argument("card", nargs="?", type=Path, default=None,
                    help="device card (TOML); default: the built-in card")
-    p.add_argument("-o", "--output", type=Path, required=True, help="netlist file to write (.cir)")
+    p.add_argument("-o", "--output", type=output_path, required=True,
+                   help="netlist file to write (.cir); an existing file is replaced only if lim-hw wrote it")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--synapse", action="store_true", help="differential synapse testbench")
     group.add_argument("--array", metavar="ROWSxCOLS", help="array of differential synapses, e.g. 4x4")
-    p.add_argument("--synthesis-csv", type=Path, default=None,
+    p.add_argument("--synthesis-csv", type=output_path, default=None,
                    help="synthesis table to write (default: OUT_synthesis.csv beside the netlist)")
     inc = p.add_mutually_exclusive_group()
     inc.add_argument("--relative-include", action="store_true",
@@ -35,15 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    card = load_card(args.card or default_card_path())
+    out = check_output_file(args.output, "-o")
+    csv_path = check_output_file(args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv"),
+                                 "--synthesis-csv")
+    check_distinct(("-o", out), ("--synthesis-csv", csv_path))
     array = parse_array(args.array)
+    if array is not None:
+        check_array(array, "netlist")
+    card = load_card(args.card or default_card_path())
+    check_run_size(card.n_updates, "batch")
     art = generate(card, "synapse" if args.synapse else "cell", array)
-    out: Path = args.output
-    stamp = csv_header_comment().lstrip("# ").strip()
+    stamp = csv_header_comment().lstrip("# ").strip()  # the provenance stamp: lim-hw may replace these files
     text = art.file_text(relative_library(out), stamp=stamp) if args.relative_include else art.file_text(stamp=stamp)
-    csv_path = args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv")
-    write_csv_atomic(csv_path, art.table, provenance=False)  # versions: the deck's header
-    write_text_atomic(out, text)
+    write_files_atomic({out: text, csv_path: csv_text(art.table)})
     print(f"wrote {out} ({len(art.table)} updates, {len(art.testbench.elements)} elements; "
           f"`ngspice -b {out}` prints its self-check) and {csv_path}")
     return 0

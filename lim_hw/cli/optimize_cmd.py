@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
             _finite(f"--{name}", v)
     if not 0 < args.window_fill < 1:
         raise InputError(f"--window-fill {args.window_fill:g} must lie in (0, 1)")
+    check_output_dir(args.output, "optimize")
     card = load_card(args.card)
-    check_output_dir(args.output)
     res = optimize_schedule(card, tol=args.tol, eta=args.eta, shape=args.shape,
                             width_bounds_s=tuple(args.width) if args.width else None,
                             rise_bounds_s=tuple(args.rise) if args.rise else None, window_fill=args.window_fill)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
+from ..output_paths import output_path
 from ..errors import InputError, one_line
 from .bound_cmd import check_output_path, df_records, jsonable
 
@@ -42,7 +44,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--R-max", dest="R_max", type=float, default=1e6, metavar="PER_S",
                    help="R_max in 1/s for the schedule projection (default 1e6; the barrier does not "
                         "depend on it when R_n = R_max eps_n^(1+alpha))")
-    p.add_argument("--csv", metavar="FILE", help="write the projection table as CSV (atomic)")
+    p.add_argument("--csv", metavar="FILE", type=output_path, help="write the projection table as CSV (atomic)")
     p.add_argument("--json", action="store_true", help="print JSON (table, summary, versions) to stdout")
     p.set_defaults(func=run)
 
@@ -53,7 +55,7 @@ def _finite(name: str, v: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import write_csv_atomic
+    from ..outputs import csv_text, write_files_atomic
     from ..provenance import versions
     from ..theory.projection import brain_scale_summary, brain_scale_table
 
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.updates_per_param is not None and args.updates_per_param < 0:
         raise InputError(f"--updates-per-param is {args.updates_per_param!r}; give a number >= 0")
     if args.csv:
-        check_output_path(args.csv, "CSV")
+        check_output_path(args.csv, "--csv")
     df = brain_scale_table(n_params=args.params, n_ops=args.ops, bits_min=args.bits_min,
                            bits_max=args.bits_max, T_K=args.T, pJ_per_op=tuple(args.pJ_per_op),
                            E_bit_J=args.E_bit_J, R_max_per_s=args.R_max,
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     summary = brain_scale_summary(df)
     if args.csv:
         try:
-            write_csv_atomic(args.csv, df)
+            write_files_atomic({Path(args.csv): csv_text(df)})
         except OSError as exc:
             raise InputError(f"cannot write {args.csv} ({one_line(exc)}); choose a writable path") from None
     if args.json:

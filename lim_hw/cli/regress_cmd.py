@@ -10,10 +10,10 @@ See docs/regression.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError
 
 # The regress stack (flow, pandas, matplotlib) is imported when the command runs, not when
@@ -30,11 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="baseline folder (default: [suite] baseline, relative to the suite file)")
     p.add_argument("--update-baseline", action="store_true",
                    help="rewrite the baseline from this run and show what changed (old -> new)")
-    p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per metric) for CI")
+    p.add_argument("--junit", type=output_path, metavar="FILE", help="write JUnit XML (one testcase per metric) for CI")
     p.add_argument("--workers", type=int, metavar="N", help="parallel simulations (default: one per case, up to "
                                                             "the CPU count)")
-    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+    p.add_argument("-o", "--output", type=output_path, metavar="DIR",
                    help="keep each case's flow outputs in DIR/<case>/ (default: a temporary folder)")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the number of CPUs (up to 16 per CPU)")
+    p.add_argument("--plots", action="store_true",
+                   help="with -o, also write each case's PNG plots and report.html (slow)")
     p.add_argument("--failed-only", action="store_true", help="print only the metrics that did not pass")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-case progress lines on stderr")
     p.set_defaults(func=run)
@@ -47,17 +51,24 @@ def run(args: argparse.Namespace) -> int:
     from ..regress.runner import check_suite
     from ..regress.suite import load_suite
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers} must be >= 1")
+    from ..limits import check_workers
+
+    check_workers(args.workers, "--workers", args.oversubscribe)
     if args.update_baseline and args.junit:
         raise InputError("--junit reports a comparison; it has no meaning with --update-baseline, drop one of them")
     if args.junit is not None:
-        _check_writable(args.junit)
+        from ..output_paths import check_output_file
+
+        check_output_file(args.junit, "--junit")
+    if args.output is not None:
+        from ..output_paths import check_output_dir
+
+        check_output_dir(args.output, "regress")
     suite = load_suite(args.suite)
     on_done = None if args.quiet else _progress(len(suite.cases))
     if args.update_baseline:
         return _update(suite, args, on_done)
-    report = check_suite(suite, args.baseline, args.workers, args.output, on_done)
+    report = check_suite(suite, args.baseline, args.workers, args.output, on_done, args.plots)
     print(format_table(report, failed_only=args.failed_only))
     print(summary_line(report))
     if args.junit is not None:
@@ -73,7 +84,7 @@ def _update(suite, args: argparse.Namespace, on_done) -> int:
     from ..regress.baseline import METRICS_FILE, PROVENANCE_FILE
     from ..regress.runner import update_baseline
 
-    res = update_baseline(suite, args.baseline, args.workers, args.output, on_done)
+    res = update_baseline(suite, args.baseline, args.workers, args.output, on_done, args.plots)
     if not res.written:
         for e in res.errors:
             print(f"ERROR {e}")
@@ -100,10 +111,3 @@ def _progress(n: int):
 
     return on_done
 
-
-def _check_writable(path: Path) -> None:
-    if path.is_dir():
-        raise InputError(f"--junit {path} is a directory; give a file name such as regress.xml")
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write --junit {path}: folder not writable; choose another path")

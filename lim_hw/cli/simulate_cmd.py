@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..output_paths import output_path
 from ..device.card import default_card, load_card
 from ..flow import FlowResult, run_flow
 from ..netlist.generate import parse_array
+from ..limits import check_run_size, check_workers
+from ..output_paths import check_output_dir
 
 TABLE_COLUMNS = ("n", "t_s", "eps", "N_target", "N_sim", "V_p_V", "E_supply_J", "E_net_J", "E_tunnel_J",
                  "E_bound_J", "ratio_supply_to_bound")
@@ -26,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> None:
-    p.add_argument("-o", "--output", type=Path, required=default_out is None, default=default_out,
-                   help="output directory (replaced if it exists)")
+    p.add_argument("-o", "--output", type=output_path, required=default_out is None, default=default_out,
+                   help="output directory: new, empty, or an earlier lim-hw flow result (replaced whole)")
     p.add_argument("--engine", choices=("batch", "shared", "fast"), default=None,
                    help="simulation engine (default: the card's [simulation] engine)")
     group = p.add_mutually_exclusive_group()
@@ -40,12 +43,17 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="ngspice processes at once for an array split into column blocks "
                         "(default: one per CPU; see [simulation] array_block_synapses)")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --jobs above the number of CPUs (up to 16 per CPU)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar or table: only the line naming the results folder (progress bars "
                         "are shown on a terminal only)")
 
 
 def execute(card, args: argparse.Namespace) -> FlowResult:
+    check_workers(args.jobs, "--jobs", args.oversubscribe)
+    check_run_size(card.n_updates, args.engine or card.simulation.engine, parse_array(args.array))
+    check_output_dir(args.output, "flow")
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,
                     write_waveforms=not args.no_waveforms, jobs=args.jobs,

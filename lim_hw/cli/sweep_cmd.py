@@ -11,10 +11,12 @@ docs/sweeps.md). SIGINT/SIGTERM stop it cleanly: finished points are kept and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 from pathlib import Path
 
+from ..output_paths import output_path
 from ..errors import InputError
 from ..sweep.executors import KINDS, make_executor
 from ..sweep.runner import run_sweep
@@ -28,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Dask. Results stream to DIR/points.jsonl and DIR/points/<key>/; the "
                                    "final table is DIR/sweep.csv, with one summary plot per axis.")
     p.add_argument("sweep", type=Path, help="sweep file (TOML; see docs/sweeps.md)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="sweep directory")
+    p.add_argument("-o", "--output", type=output_path, required=True,
+                   help="sweep directory: new, empty, or an earlier lim-hw sweep (with --resume)")
     p.add_argument("--executor", choices=KINDS, default="local",
                    help="local process pool (default) or dask")
     p.add_argument("--workers", type=int, default=None,
@@ -39,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue the sweep in DIR: run only the points it does not hold yet")
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also rerun the points that failed before")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the number of CPUs (up to 16 per CPU)")
+    p.add_argument("--point-plots", action="store_true",
+                   help="also write PNG plots and report.html in every point directory (slow; the sweep's "
+                        "own summary plots are always written); same as [sweep] point_plots = true")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar or summary: only the line naming the results (bars: on a terminal only)")
     p.set_defaults(func=run)
@@ -47,7 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed continues a sweep; add --resume")
+    from ..limits import check_workers
+    from ..output_paths import check_output_dir
+
+    check_workers(args.workers, "--workers", args.oversubscribe)
+    check_output_dir(args.output, "sweep")
     spec = load_sweep(args.sweep)
+    if args.point_plots:
+        spec = dataclasses.replace(spec, point_plots=True)
     make_executor(args.executor, args.workers, args.scheduler)  # checks the arguments; starts nothing
     res = run_sweep(spec, args.output, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                     resume=args.resume, retry_failed=args.retry_failed, progress=not args.quiet,

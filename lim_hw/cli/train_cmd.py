@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--resume applies to MLP configs (with a [model] table) only")
     from ..codesign.train import load_train_config, ngspice_check_training, train, write_train_outputs
 
+    check_output_dir(args.output, "train")
     cfg = load_train_config(args.config)
-    check_output_dir(args.output)
     res = train(cfg)
     if cfg.check.ngspice and not args.no_ngspice:
         res.check, res.check_summary = ngspice_check_training(res)

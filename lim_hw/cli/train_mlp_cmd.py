@@ -23,7 +23,7 @@ def run_mlp(args: argparse.Namespace, data: dict[str, Any]) -> int:
     from ..codesign.mlp_train import train_mlp
 
     cfg = mlp_config_from_dict(data, base_dir=Path(args.config).resolve().parent, name=Path(args.config).stem)
-    check_output_dir(args.output)
+    check_output_dir(args.output, "train")
     ckpt = checkpoint_path(args.output)
     progress = not args.quiet and sys.stderr.isatty()
     res = train_mlp(cfg, progress=progress, checkpoint=ckpt, resume=args.resume)

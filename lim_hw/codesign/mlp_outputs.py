@@ -147,7 +147,7 @@ def write_mlp_outputs(result, out_dir: str | Path) -> list[str]:
         summary["ngspice_check"] = result.check_summary
     if result.check is not None:
         files.insert(3, "ngspice_check.csv")
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, kind="train") as tmp:
         write_csv_atomic(tmp / "steps.csv", result.steps)
         write_csv_atomic(tmp / "synapses.csv", result.synapses)
         write_csv_atomic(tmp / "trace.csv", result.trace)

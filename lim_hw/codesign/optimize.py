@@ -304,7 +304,7 @@ def write_optimize_outputs(result: OptimizeResult, out_dir: str | Path,
     opt_card = design_card(result.card, result.optimized)
     files = ["updates_card.csv", "updates_optimized.csv", "pulses_optimized.csv", "grid.csv", "summary.json",
              "card_optimized.toml", "optimize.png"]
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, kind="optimize") as tmp:
         write_csv_atomic(tmp / "updates_card.csv", result.baseline_eval)
         write_csv_atomic(tmp / "updates_optimized.csv", result.optimized_eval)
         write_csv_atomic(tmp / "pulses_optimized.csv", design_table(result.card, result.optimized, result.targets))

@@ -629,7 +629,7 @@ def write_train_outputs(result: TrainResult, out_dir: str | Path) -> list[str]:
     if result.check_summary is not None:
         summary["ngspice_check"] = result.check_summary
     files = ["history.csv", "weights.csv", "trace.csv", "summary.json", "training.png", "card.toml"]
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, kind="train") as tmp:
         write_csv_atomic(tmp / "history.csv", result.history)
         write_csv_atomic(tmp / "weights.csv", result.weights)
         write_csv_atomic(tmp / "trace.csv", result.trace)

@@ -219,7 +219,9 @@ def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, 
     Scalars take a ``math`` path (~1 us instead of ~12 us through numpy broadcasting:
     the synthesis root-finder calls this ~50 times per update).
     """
-    if np.ndim(V_start_V) == 0 and np.ndim(dt_s) == 0 and np.ndim(k1_per_s) == 0 and np.ndim(k2_V) == 0:
+    if (isinstance(V_start_V, float) and isinstance(dt_s, float) and isinstance(k1_per_s, float)
+            and isinstance(k2_V, float)) or (np.ndim(V_start_V) == 0 and np.ndim(dt_s) == 0
+                                            and np.ndim(k1_per_s) == 0 and np.ndim(k2_V) == 0):
         return np.float64(_decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V)))
     return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V)[1]
 

@@ -8,6 +8,7 @@ and adds per-update sums into the accumulator per block of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..device.card import Card
 from ..errors import InputError
-from .kernels import _blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants
+from .kernels import _blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _Work, cell_k_constants
 from .ramp import _ramp_into, _RampStats
 
 __all__ = ["BLOCK_SYNAPSES"]
@@ -48,6 +49,8 @@ class _Plan:
     tox: np.ndarray | None    # per cell, or None
     area: np.ndarray | None
     ref_beyond: np.ndarray    # (U,) shift for the variance sums
+    k1_max: float = math.inf  # largest k1 (1/s) and smallest k2 (V) over all cells of the run
+    k2_min: float = 0.0
 
     @property
     def n_updates(self) -> int:
@@ -67,11 +70,11 @@ def _amp_row(plan: _Plan, n: int, s0: int, s1: int) -> np.ndarray:
 
 
 class _Half:
-    """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the fixed durations."""
+    """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the window and period."""
 
-    def __init__(self, k1: Any, k2: Any, rise: float, flat: float, W: float) -> None:
+    def __init__(self, k1: Any, k2: Any, W: float) -> None:
         self.k1, self.k2, self.nk2 = k1, k2, -k2
-        self.ch, self.cF, self.cW = k1 * (0.5 * rise), k1 * flat, k1 * W
+        self.cW = k1 * W
         self._G: tuple[float, Any, Any] | None = None
 
     def cG(self, G: float, W: float, rise: float) -> tuple[Any, Any]:
@@ -83,6 +86,67 @@ class _Half:
 
 def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
                ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
+    """Cells of synapses ``s0:s1`` through every update; sums into ``acc``, final voltages into ``V_out``."""
+    if plan.card.programming.shape == "ramped":
+        _run_chunk_ramped(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out, stats)
+    else:
+        _run_chunk_rect(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out)
+
+
+def _chunk_k(plan: _Plan, s0: int, s1: int) -> list[tuple[Any, Any]]:
+    """``(k1, k2)`` of the + and - halves of synapses ``s0:s1`` (scalars without mismatch)."""
+    card, dev = plan.card, plan.card.device
+    if plan.tox is None:
+        return [cell_k_constants(card, dev.tox_m, dev.area_m2)] * 2
+    return [cell_k_constants(card, np.ascontiguousarray(plan.tox[2 * s0 + h:2 * s1:2]),
+                             np.ascontiguousarray(plan.area[2 * s0 + h:2 * s1:2])) for h in (0, 1)]
+
+
+def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
+                    ci: int, V_out: np.ndarray, dV_out: np.ndarray | None) -> None:
+    """Rectangular pulses: one fused numba pass per update (:mod:`lim_hw.fast.fused`)."""
+    from . import fused   # numba: imported only when the fast engine runs
+
+    card = plan.card
+    dev, prog = card.device, card.programming
+    assert fused.BLOCK == BLOCK_SYNAPSES
+    C = s1 - s0
+    b0 = s0 // BLOCK_SYNAPSES
+    rise, width = prog.rise_s, prog.pulse_width_s
+    W = width + 2.0 * rise
+    flat = width + rise
+    (k1p, k2p), (k1m, k2m) = [tuple(np.broadcast_to(np.asarray(k, dtype=float), (C,)) for k in hk)
+                              for hk in _chunk_k(plan, s0, s1)]
+    U = plan.n_updates
+    t_first = float(plan.t_s[0]) if U else plan.t_end_s
+    st = fused.pack_state(C, {fused._VP: _decay(np.full(C, dev.V0_V), k1p, k2p, t_first),
+                              fused._VM: _decay(np.full(C, dev.V0_V), k1m, k2m, t_first),
+                              fused._K1P: k1p, fused._K2P: k2p, fused._K1M: k1m, fused._K2M: k2m,
+                              fused._IK2P: 1.0 / k2p, fused._IK2M: 1.0 / k2m})
+    small = fused.window_is_small(plan.k1_max, plan.k2_min, dev.V0_V, W)
+    amp = np.empty(C)
+    no_row = np.empty(0)
+    for n in range(U):
+        G = float(plan.t_s[n + 1] - plan.t_s[n]) if n + 1 < U else plan.t_end_s - float(plan.t_s[n])
+        if plan.amp_kind == "table":
+            a = float(plan.amp_table[n])
+            if a == 0.0:
+                fused.free_update(st, C, W, G, acc, b0, n, small)
+                continue
+            amp.fill(a)
+            row = amp
+        else:
+            row = _amp_row(plan, n, s0, s1)
+        dv_row = dV_out[n, 2 * s0:2 * s1] if dV_out is not None else no_row
+        fused.pulse_update(st, C, row, dev.kappa, rise, flat, W, G, float(plan.ref_beyond[n]),
+                           acc, b0, n, mins, maxs, ci, dv_row, small)
+    V_out[2 * s0:2 * s1:2] = fused.state_row(st, C, fused._VP)
+    V_out[2 * s0 + 1:2 * s1:2] = fused.state_row(st, C, fused._VM)
+
+
+def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
+                      ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
+    """Ramped pulses (numpy, collocation through the edges: :mod:`lim_hw.fast.ramp`)."""
     card = plan.card
     dev, prog = card.device, card.programming
     B = BLOCK_SYNAPSES
@@ -90,19 +154,9 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
     b0 = s0 // B
     blk = slice(b0, b0 + -(-C // B))
     kappa = dev.kappa
-    ramped = prog.shape == "ramped"
     rise, width = prog.rise_s, prog.pulse_width_s
     W = width + 2.0 * rise
-    flat = width + rise
-    halves = []
-    for h in (0, 1):
-        if plan.tox is None:
-            k1, k2 = cell_k_constants(card, dev.tox_m, dev.area_m2)
-        else:
-            tox = np.ascontiguousarray(plan.tox[2 * s0 + h:2 * s1:2])
-            area = np.ascontiguousarray(plan.area[2 * s0 + h:2 * s1:2])
-            k1, k2 = cell_k_constants(card, tox, area)
-        halves.append(_Half(k1, k2, rise, flat, W))
+    halves = [_Half(k1, k2, W) for k1, k2 in _chunk_k(plan, s0, s1)]
     per_cell_k = plan.tox is not None
     U = plan.n_updates
     t_first = float(plan.t_s[0]) if U else plan.t_end_s
@@ -115,12 +169,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         acc[q, blk, n] += _bsum(x, B)
 
     def pulse(Vx: np.ndarray, dV: Any, hf: _Half | None, k1: Any, k2: Any, G: float) -> None:
-        if ramped:
-            _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats)
-        elif hf is not None:
-            _rect_into(w, Vx, dV, hf.nk2, hf.ch, hf.cF, hf.cW, hf.cG(G, W, rise)[1])
-        else:
-            _rect_into(w, Vx, dV, -k2, k1 * (0.5 * rise), k1 * flat, k1 * W, k1 * (G - W + 0.5 * rise))
+        _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats)
 
     for n in range(U):
         G = float(plan.t_s[n + 1] - plan.t_s[n]) if n + 1 < U else plan.t_end_s - float(plan.t_s[n])
@@ -149,7 +198,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             add(_SDF, w.df, n)
             acc[_SVP, blk, n] += lengths * vp
             acc[_SVP2, blk, n] += lengths * (vp * vp)
-            acc[_SVPQ, blk, n] += vp * _bsum(w.dq if ramped else w.df, B)
+            acc[_SVPQ, blk, n] += vp * _bsum(w.dq, B)
             mins[ci, n], maxs[ci, n] = float(w.bz.min()), float(w.bz.max())
             if dV_out is not None:
                 dV_out[n, 2 * s0 + hp:2 * s1:2] = w.bz
@@ -197,7 +246,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         add(_SVP, vp, n)
         np.multiply(vp, vp, out=w.t1)
         add(_SVP2, w.t1, n)
-        np.multiply(vp, w.dq if ramped else w.df, out=w.t1)
+        np.multiply(vp, w.dq, out=w.t1)
         add(_SVPQ, w.t1, n)
         if prog_mask.any():
             sel = w.bz[prog_mask]

@@ -27,17 +27,17 @@ from .model import simulate_fast
 
 
 def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True, plots: bool = True):
+                  progress: bool = True, plots: bool = True, table=None):
     """Run the fast model on ``card`` and write the flow's result files into ``out_dir``
-    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html,
-    as :func:`lim_hw.flow.run_flow`)."""
+    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html;
+    ``table``: a synthesis table already made; all as :func:`lim_hw.flow.run_flow`)."""
     from ..flow import FlowResult  # late: flow imports this module lazily
 
     progress = show_progress(progress)  # bars on a terminal only
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
     tech = technology_for(card)
-    eff, table, res, updates, note = tech.fast(card, kind, array)
+    eff, table, res, updates, note = tech.fast(card, kind, array, table=table)
     bar.update()
     summary: dict[str, Any] = {
         "card": card.name, "testbench": kind if array is None else f"array {array[0]}x{array[1]}",
@@ -80,14 +80,15 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
     return FlowResult(None if out_dir is None else Path(out_dir), updates, summary, table, files)
 
 
-def ideal_fast(card: Card, kind: str = "cell", array: tuple[int, int] | None = None):
-    """The ideal technology's fast run: ``(card, table, FastResult, updates with closures, self-check note)``."""
+def ideal_fast(card: Card, kind: str = "cell", array: tuple[int, int] | None = None, table=None):
+    """The ideal technology's fast run: ``(card, table, FastResult, updates with closures, self-check note)``
+    (``table``: the synthesis table when the caller has it)."""
     from ..device.validity import check_bound_representable, check_physical
     from ..netlist.spec import _tran
 
     cells = array[0] if array is not None else 1
     check_physical(card, _tran(card)[2], cells_per_line=cells)  # the same checks and step as ngspice
-    table = synthesize(card)
+    table = synthesize(card) if table is None else table
     check_bound_representable(card, table)
     shape: Any = tuple(array) if array is not None else 1
     cell = array is None and kind == "cell"

@@ -1,9 +1,9 @@
 """Closed-form kernels of the fast array model (vectorised, in place; k1, k2 scalars or arrays).
 
 Free decay as the cancellation-free drop of the restarted closed form
-``V = k2 / ln(k1 t + k0)`` (theory.md s.5), a rectangular pulse (steps at
-mid-edge, flat top shifted by ``kappa V_p``) and the block sums that make the
-per-update totals independent of chunking. Used by :mod:`lim_hw.fast.chunk`;
+``V = k2 / ln(k1 t + k0)`` (theory.md s.5) and the block sums that make the
+per-update totals independent of chunking (the rectangular pulse is fused in
+:mod:`lim_hw.fast.fused`). Used by :mod:`lim_hw.fast.chunk` and :mod:`lim_hw.fast.ramp`;
 the physics is summarised in :mod:`lim_hw.fast.model` and docs/fast-model.md.
 """
 
@@ -109,42 +109,6 @@ def _free_into(w: _Work, V: np.ndarray, nk2: Any, cW: Any, cG: Any) -> None:
 def _seg_energy(Vs: np.ndarray, d: np.ndarray) -> np.ndarray:
     """``(Vs^2 - Ve^2)/2 = d (Vs - d/2)`` with ``Ve = Vs - d`` (tunnelling energy / C_T, V^2)."""
     return d * (Vs - 0.5 * d)
-
-
-def _rect_into(w: _Work, V: np.ndarray, dV: Any, nk2: Any, ch: Any, cF: Any, cW: Any, cPG: Any) -> None:
-    """Rectangular pulse on ``V`` (in place: becomes the value at the next window start).
-
-    Steps at mid-edge (``ch = k1 rise/2``), flat top shifted by ``dV`` (``cF = k1 (width + rise)``),
-    then decay over the post half-edge and the gap (``cPG``). Results in ``w``: ``qw`` window
-    charge, ``dn`` natural window charge, ``bz = qw - dn`` (all / C_T, V); ``et``, ``eb``
-    tunnelling energy and its part beyond natural (/ C_T, V^2); ``df`` flat-top charge; ``Vh``
-    peak oxide voltage. Telescoping the segments, ``et = qw (V - qw/2) + dV df``.
-    """
-    _ue(V, nk2, w)
-    _drop_into(w.dn, V, cW, w)
-    _drop_into(w.dp, V, ch, w)
-    np.subtract(V, w.dp, out=w.Vp)
-    np.add(w.Vp, dV, out=w.Vh)
-    _ue(w.Vh, nk2, w)
-    _drop_into(w.df, w.Vh, cF, w)
-    np.subtract(w.Vp, w.df, out=w.V2)
-    _ue(w.V2, nk2, w)
-    _drop_into(w.dq, w.V2, ch, w)
-    _drop_into(w.dg, w.V2, cPG, w)
-    np.add(w.dp, w.df, out=w.qw)
-    w.qw += w.dq
-    np.subtract(w.qw, w.dn, out=w.bz)
-    t1 = w.t1
-    np.multiply(w.qw, 0.5, out=t1)
-    np.subtract(V, t1, out=t1)
-    np.multiply(t1, w.qw, out=w.et)
-    np.multiply(w.df, dV, out=t1)
-    w.et += t1
-    np.multiply(w.dn, 0.5, out=t1)
-    np.subtract(V, t1, out=t1)
-    t1 *= w.dn
-    np.subtract(w.et, t1, out=w.eb)
-    np.subtract(w.V2, w.dg, out=V)
 
 
 # --------------------------------------------------------------------------- #

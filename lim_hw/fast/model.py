@@ -271,9 +271,12 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
 
     tox, area = _mismatch_arrays(mismatch, card, n_cells)
     theory = _theory_columns(card, table, U)
+    k1_all, k2_all = cell_k_constants(card, card.device.tox_m if tox is None else tox,
+                                      card.device.area_m2 if area is None else area)
     plan = _Plan(card=card, n_syn=S, t_s=t_s, t_end_s=t_end, amp_kind=amp_kind, amp_table=amp_table,
                  amp_array=amp_array, amp_callable=amp_callable, tox=tox, area=area,
-                 ref_beyond=np.nan_to_num(theory["ref"]))
+                 ref_beyond=np.nan_to_num(theory["ref"]), k1_max=float(np.max(k1_all)),
+                 k2_min=float(np.min(k2_all)))
 
     # chunks
     B = BLOCK_SYNAPSES

@@ -145,7 +145,7 @@ def _ramp(V0: np.ndarray, D: Any, sigma: float, k1: Any, k2: Any, T: float, stat
 
 def _ramp_into(w: _Work, V: np.ndarray, dV: Any, k1: Any, k2: Any, rise: float, width: float, W: float,
                G: float, stats: _RampStats) -> None:
-    """Ramped pulse on ``V`` (in place), results in ``w`` as :func:`_rect_into`.
+    """Ramped pulse on ``V`` (in place), results in ``w`` as :func:`lim_hw.fast.fused.pulse_update` sums them.
 
     Collocation through both edges, closed form on the flat top (``width``), then
     decay to the next window start (``G`` after the window start). ``w.dq`` holds the

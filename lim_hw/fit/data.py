@@ -141,11 +141,15 @@ def read_fit_csv(path: str | Path, model: str, *, V_tun_V: float | None = None) 
     """
     if model not in MODELS:
         raise InputError(f"unknown fit model {model!r}; use one of {', '.join(MODELS)}")
+    from ..inputs import read_input_bytes
+    from ..limits import MAX_CSV_BYTES, MAX_CSV_ROWS
+
     p = Path(path)
-    try:
-        blob = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read data file {p}: {exc.strerror or exc}; check the path") from None
+    blob = read_input_bytes(p, "data file", MAX_CSV_BYTES)  # regular files only, bounded
+    rows = blob.count(b"\n")
+    if rows > MAX_CSV_ROWS + 1000:  # header and comment lines allowed for
+        raise InputError(f"data file {p} has about {rows} lines, more than the {MAX_CSV_ROWS}-row limit of a fit; "
+                         "thin the data (every k-th point) first")
     try:
         text = blob.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -169,6 +173,9 @@ def read_fit_csv(path: str | Path, model: str, *, V_tun_V: float | None = None) 
             raise InputError(f"data file {p} has no column {want} (needed for --model {model}); "
                              f"columns found: {', '.join(header) or 'none'}")
         chosen.append(found[0])
+    if len(df) > MAX_CSV_ROWS:
+        raise InputError(f"data file {p} has {len(df)} data rows, more than the {MAX_CSV_ROWS}-row limit of a fit; "
+                         "thin the data (every k-th point) first")
     if len(df) < MIN_POINTS:
         raise InputError(f"data file {p} has only {len(df)} data rows; the {model} fit needs at least "
                          f"{MIN_POINTS}")

@@ -491,7 +491,7 @@ def write_report(files: dict[str, Any], directory: str | Path) -> Path:
     directory = Path(directory)
     umask = os.umask(0)
     os.umask(umask)
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, kind="fit-report") as tmp:
         os.chmod(tmp, 0o777 & ~umask)
         for name, content in files.items():
             path = tmp / name

@@ -28,8 +28,11 @@ from .spec import VCVS, Instance, ISource, Resistor, Testbench, VSource
 from .validate import (spice_element_name, spice_name, spice_node, spice_number, spice_path, spice_title,
                        spice_value)
 
-#: The circuit library shipped with lim-hw (``circuits/`` at the repository top level).
-CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
+from .. import circuits_dir
+
+#: The circuit library of the running installation (``circuits/`` at the repository top level in a
+#: checkout, ``lim_hw/circuits/`` in an installed wheel): :func:`lim_hw.circuits_dir`.
+CIRCUITS_DIR = circuits_dir()
 LIBRARY_FILE = CIRCUITS_DIR / "lim_hw.lib"
 
 

@@ -145,6 +145,11 @@ def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: fl
     def f(V_p: float) -> float:
         return apply_pulse(model, card, V_start_V, V_p).N_net - N_target
 
+    if f(0.0) > 0:
+        raise InputError(
+            f"target of {N_target:.3g} transitions per update is below the natural tunnelling of the pulse "
+            f"window at V_ox = {V_start_V:.4g} V (no pulse needed, none can subtract); raise eps0 or "
+            "R_max_per_s, or shorten pulse_width_s")
     if f(V_P_MAX_V) < 0:
         raise InputError(
             f"target of {N_target:.3g} transitions per update needs a control-gate pulse above "

@@ -52,7 +52,10 @@ VALUE_DIGITS = 12
 def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise NetlistInjectionError(f"invalid {what} {value!r} for a netlist: must be a plain number")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise NetlistInjectionError(f"invalid {what} for a netlist: an integer too large for a float") from None
     if not math.isfinite(x):
         raise NetlistInjectionError(f"invalid {what} {x} for a netlist: must be finite")
     return x

@@ -71,7 +71,11 @@ def _details(r) -> str:
 def junit_text(report: Report) -> str:
     root = junit_element(report)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    from ..provenance import csv_header_comment
+
+    stamp = csv_header_comment().lstrip("# ").strip()  # lim_hw=<version>: lim-hw may replace this file
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<!-- written by {stamp} -->\n'
+            + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def write_junit(report: Report, path: str | Path) -> Path:

@@ -68,14 +68,19 @@ def _make_executor(workers: int):
 
 
 # ----------------------------------------------------------------- one case (runs in a worker)
-def run_case(job: tuple[CaseSpec, str]) -> CaseOutcome:
-    """Simulate one case into ``out_dir`` and extract its metrics. Never raises for a failed simulation."""
-    case, out_dir = job
+def run_case(job: tuple[CaseSpec, str] | tuple[CaseSpec, str, bool]) -> CaseOutcome:
+    """Simulate one case into ``out_dir`` and extract its metrics. Never raises for a failed simulation.
+
+    ``job`` is ``(case, out_dir)`` or ``(case, out_dir, plots)``: PNG plots and report.html per case
+    only when ``plots`` (default False).
+    """
+    case, out_dir = job[0], job[1]
+    plots = bool(job[2]) if len(job) > 2 else False
     t0 = time.perf_counter()
     outcome = CaseOutcome(case.name)
     try:
         res = run_flow(case.card, out_dir, engine=case.engine, kind=case.kind, array=case.array, progress=False,
-                       write_waveforms=case.needs_waveforms)
+                       write_waveforms=case.needs_waveforms, plots=plots)
     except LimHwError as exc:
         outcome.error = one_line(exc)
     except Exception as exc:  # noqa: BLE001 - a crash of the flow is a regression, not a crash of regress
@@ -235,10 +240,11 @@ def default_workers(n_cases: int) -> int:
 
 
 def run_cases(suite: Suite, workers: int | None = None, output_dir: str | Path | None = None,
-              on_done: Callable[[CaseOutcome], None] | None = None) -> dict[str, CaseOutcome]:
+              on_done: Callable[[CaseOutcome], None] | None = None, plots: bool = False) -> dict[str, CaseOutcome]:
     """Simulate every case (``workers`` processes; default one per case up to the CPU count).
 
-    Case outputs go to ``output_dir/<case>/`` when given (kept), else to a temporary folder.
+    Case outputs go to ``output_dir/<case>/`` when given (kept), else to a temporary folder;
+    ``plots`` adds each case's PNG plots and report.html there.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers = {workers!r} must be a whole number >= 1")
@@ -248,9 +254,10 @@ def run_cases(suite: Suite, workers: int | None = None, output_dir: str | Path |
         if output_dir is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lim-hw-regress-")))
         else:
-            root = Path(output_dir)
-            root.mkdir(parents=True, exist_ok=True)
-        jobs = [(case, str(root / case.name)) for case in suite.cases]
+            from ..output_paths import ensure_result_dir
+
+            root = ensure_result_dir(output_dir, "regress")
+        jobs = [(case, str(root / case.name), plots) for case in suite.cases]
         with _make_executor(min(workers, len(jobs))) as ex:
             for i, result, error in ex.map_unordered(run_case, jobs):
                 case = suite.cases[i]
@@ -268,10 +275,10 @@ def observed_values(outcomes: Mapping[str, CaseOutcome]) -> dict[tuple[str, str]
 
 def check_suite(suite: Suite, baseline_dir: str | Path | None = None, workers: int | None = None,
                 output_dir: str | Path | None = None,
-                on_done: Callable[[CaseOutcome], None] | None = None) -> Report:
+                on_done: Callable[[CaseOutcome], None] | None = None, plots: bool = False) -> Report:
     """Simulate the suite and compare with the baseline (read first, so a bad one fails before simulating)."""
     baseline = read_baseline(baseline_dir or suite.baseline_dir)
-    outcomes = run_cases(suite, workers, output_dir, on_done)
+    outcomes = run_cases(suite, workers, output_dir, on_done, plots)
     return compare_outcomes(suite, outcomes, baseline)
 
 
@@ -305,7 +312,7 @@ class UpdateResult:
 
 def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, workers: int | None = None,
                     output_dir: str | Path | None = None,
-                    on_done: Callable[[CaseOutcome], None] | None = None) -> UpdateResult:
+                    on_done: Callable[[CaseOutcome], None] | None = None, plots: bool = False) -> UpdateResult:
     """Simulate the suite and rewrite its baseline; nothing is written if any metric cannot be computed.
 
     The previous baseline (if readable) is only used to list what changed; a corrupt
@@ -316,7 +323,7 @@ def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, worker
         old = read_baseline(path).values
     except InputError:
         old = {}
-    outcomes = run_cases(suite, workers, output_dir, on_done)
+    outcomes = run_cases(suite, workers, output_dir, on_done, plots)
     errors = [f"{c}: case did not run: {o.error}" for c, o in outcomes.items() if o.error is not None]
     errors += [f"{c} {m}: {v}" for (c, m), v in observed_values(outcomes).items() if isinstance(v, str)]
     new = {k: v for k, v in observed_values(outcomes).items() if not isinstance(v, str)}

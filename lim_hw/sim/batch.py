@@ -1,30 +1,35 @@
 """Batch engine (the default): one ``ngspice -b`` subprocess per simulation.
 
-The deck goes into a fresh temporary directory (inside ``workdir`` when given), with
-a control block that saves only the requested vectors, runs, and writes them to a
-binary raw file, which :mod:`lim_hw.sim.rawfile` reads with numpy. The directory is
-removed afterwards, whatever happens. A crash or hang takes down only that
+The deck gets a control block that saves only the requested vectors, runs, and
+writes them to a binary raw file, which :mod:`lim_hw.sim.rawfile` reads with numpy.
+Deck, log and raw file are unlinked temporary files (see :func:`run`), so nothing
+is left on disk whatever happens. A crash or hang takes down only that
 subprocess; runs in parallel threads or processes do not share anything.
 
 ngspice is looked up on every call: ``$LIM_HW_NGSPICE`` (a path or a command name)
-if set, else ``ngspice`` on ``PATH``. ``HOME`` is pointed at the temporary directory
-so a user's ``~/.spiceinit`` cannot change the results.
+if set, else ``ngspice`` on ``PATH``. It runs with ``-n`` (no ``.spiceinit`` is
+read, neither ``./.spiceinit`` nor ``~/.spiceinit``) in a private empty directory
+that is also its ``HOME``, in its own process group, and dies with this process
+(parent-death signal); :func:`kill_all` stops every run on termination.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .control import batch_control
 from .errors import (INSTALL_HINT, NgspiceNotFoundError, RawFileError, SimulationError,
@@ -33,7 +38,71 @@ from .rawfile import read_raw
 from .types import EngineRun
 
 ENV_BINARY = "LIM_HW_NGSPICE"
-_DECK, _RAW, _LOG = "deck.cir", "out.raw", "ngspice.log"
+_RAW = "out.raw"
+#: Longest wait for ``ngspice -v`` when no simulation budget applies (provenance of result files).
+PROBE_TIMEOUT_S = 20.0
+#: A log larger than twice this is kept as its first and last LOG_KEEP_BYTES.
+LOG_KEEP_BYTES = 1 << 20
+_VERSIONS: dict[tuple[str, int], str] = {}
+_RUNNING: set[int] = set()          # process groups of the ngspice runs in flight
+_TERMINATING = threading.Event()
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` giving the child SIGKILL when this process dies (Linux prctl), else None."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:  # runs in the child between fork and exec: keep it minimal
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        return None
+
+
+def _fd_path(fh: Any) -> str | None:
+    """``/proc/self/fd/N`` of an open file (the same path in a child that inherits fd N), or None."""
+    path = f"/proc/self/fd/{fh.fileno()}"
+    return path if os.path.exists(path) else None
+
+
+def _start(exe: str, deck_f: Any, log_f: Any, raw_f: Any, workdir: Path | None, *, keep_dir: bool,
+           stack: contextlib.ExitStack) -> subprocess.Popen:
+    """Start ngspice on the deck (stdin) in a private directory; register its process group."""
+    if _TERMINATING.is_set():
+        raise SimulationError("ngspice was not started: lim-hw is terminating")
+    home = tempfile.mkdtemp(prefix="lim_hw_home_", dir=workdir)
+    try:  # a signal may land anywhere in here: the directory goes in every case (`finally`), and an
+        # ngspice whose Popen was interrupted dies with this process (parent-death signal)
+        try:
+            proc = subprocess.Popen([exe, "-n", "-b"], cwd=home, env=dict(os.environ, HOME=home),
+                                    stdin=deck_f, stdout=log_f, stderr=subprocess.STDOUT,
+                                    pass_fds=(raw_f.fileno(),), start_new_session=True,
+                                    preexec_fn=die_with_parent())
+        except OSError as exc:
+            raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
+        _RUNNING.add(proc.pid)
+    finally:
+        if not keep_dir:  # ngspice writes nothing there: remove it now, so no later kill leaves it behind
+            shutil.rmtree(home, ignore_errors=True)
+    if keep_dir:  # no /proc: ngspice writes the raw file into its directory
+        stack.cwd = home
+        stack.callback(shutil.rmtree, home, True)
+    return proc
 
 
 def find_ngspice() -> str:
@@ -56,23 +125,48 @@ def find_ngspice() -> str:
     return exe
 
 
-def binary_version(exe: str) -> str:
-    """Version of the ngspice binary at ``exe`` (e.g. ``"ngspice-39"``), cached per file."""
+def binary_version(exe: str, timeout_s: float = PROBE_TIMEOUT_S) -> str:
+    """Version of the ngspice binary at ``exe`` (e.g. ``"ngspice-39"``), cached per file.
+
+    ``ngspice -n -v`` runs in its own process group with at most ``timeout_s``
+    (the caller's remaining budget); on a timeout the group is killed and the
+    answer is ``"unknown"`` (not cached). Output is decoded with errors="replace".
+    """
     try:
-        mtime = os.stat(exe).st_mtime_ns
+        key = (exe, os.stat(exe).st_mtime_ns)
     except OSError:
-        mtime = 0
-    return _binary_version(exe, mtime)
+        key = (exe, 0)
+    if key in _VERSIONS:
+        return _VERSIONS[key]
+    version = probe_version(exe, timeout_s)
+    if version != "unknown":
+        _VERSIONS[key] = version
+    return version
 
 
-@functools.lru_cache(maxsize=8)
-def _binary_version(exe: str, _mtime_ns: int) -> str:
-    try:
-        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20,
-                             stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.TimeoutExpired):
+def probe_version(exe: str, timeout_s: float) -> str:
+    """Run ``exe -n -v`` (own session, parent-death signal) -> ``ngspice-NN`` or "unknown"."""
+    if not timeout_s > 0 or _TERMINATING.is_set():
         return "unknown"
-    m = re.search(r"(ngspice-[0-9][\w.+-]*)", out)
+    try:  # -n: no .spiceinit; "/" as cwd: nothing to create, nothing to leave behind
+        proc = subprocess.Popen([exe, "-n", "-v"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, cwd=os.path.sep, start_new_session=True,
+                                preexec_fn=die_with_parent())
+    except OSError:
+        return "unknown"
+    _RUNNING.add(proc.pid)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        return "unknown"
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        _RUNNING.discard(proc.pid)
+    m = re.search(r"(ngspice-[0-9][\w.+-]*)", out[:65536].decode("utf-8", errors="replace"))
     return m.group(1) if m else "unknown"
 
 
@@ -88,11 +182,31 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _read_log(path: Path) -> str:
+def kill_all() -> None:
+    """Kill every ngspice this process runs and refuse to start new ones (signal-handler safe).
+
+    For termination: threads waiting on their ngspice then see it exit.
+    """
+    _TERMINATING.set()
+    for pid in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _read_log(path: Path | str) -> str:
+    """The log (head and tail, at most 2 x LOG_KEEP_BYTES), progress lines dropped."""
     try:
-        return clean_log(path.read_bytes().decode("utf-8", errors="replace"))
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= 2 * LOG_KEEP_BYTES:
+                data = fh.read()
+            else:
+                head = fh.read(LOG_KEEP_BYTES)
+                fh.seek(size - LOG_KEEP_BYTES)
+                data = head + f"\n[... {size - 2 * LOG_KEEP_BYTES} bytes of log left out ...]\n".encode() + fh.read()
     except FileNotFoundError:
         return ""
+    return clean_log(data.decode("utf-8", errors="replace"))
 
 
 _REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
@@ -151,42 +265,52 @@ def _wait(proc: subprocess.Popen, timeout_s: float, log_path: Path,
 
 def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         workdir: Path | None = None, progress: Callable[[float], None] | None = None) -> EngineRun:
-    """Simulate ``netlist`` with ``ngspice -b``; return the requested vectors."""
+    """Simulate ``netlist`` with ``ngspice -n -b``; return the requested vectors.
+
+    The deck, the log and the raw file are unlinked temporary files (in ``workdir``
+    or the system temporary directory) that ngspice reads as stdin, writes as stdout
+    and writes through ``/proc/self/fd/N``: nothing is left on disk whatever kills
+    this process. ngspice runs in its own process group, in a private empty 0700
+    working directory (also its ``HOME``, removed as soon as it started), with ``-n``
+    (no ``.spiceinit``) and a parent-death signal.
+    """
+    deadline = time.monotonic() + timeout_s
     exe = find_ngspice()
-    with tempfile.TemporaryDirectory(prefix="lim_hw_sim_", dir=workdir) as tmp_name:
-        tmp = Path(tmp_name)
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(tempfile.TemporaryFile(prefix="lim_hw_sim_", dir=workdir))
+                 for _ in range(3)]
+        deck_f, log_f, raw_f = files
+        raw_name = _fd_path(raw_f)
         deck = netlist if netlist.endswith("\n") else netlist + "\n"
-        (tmp / _DECK).write_text(deck + batch_control(vectors, _RAW), encoding="utf-8")
-        env = dict(os.environ, HOME=tmp_name)
-        with open(tmp / _LOG, "wb") as log_file:
-            try:
-                proc = subprocess.Popen([exe, "-b", _DECK], cwd=tmp, env=env,
-                                        stdin=subprocess.DEVNULL, stdout=log_file,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-            except OSError as exc:
-                raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: "
-                                           f"{INSTALL_HINT}") from None
-            try:
-                version = binary_version(exe)  # `ngspice -v` (cached) runs while the simulation does
-                returncode = _wait(proc, timeout_s, tmp / _LOG, progress)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                log = _read_log(tmp / _LOG)
-                lines = [s for s in log.splitlines() if s.strip()]
-                last = lines[-1].strip() if lines else "(no output)"
-                raise SimulationTimeoutError(
-                    f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; "
-                    f"last log line: {last} -- hint: raise timeout_s, shorten the .tran stop "
-                    "time or enlarge its step/tmax", log=log, line=last) from None
-            except BaseException:  # KeyboardInterrupt etc.: never leave ngspice running
-                _kill_group(proc)
-                raise
-        log = _read_log(tmp / _LOG)
+        deck_f.write((deck + batch_control(vectors, raw_name or _RAW)).encode("utf-8"))
+        deck_f.seek(0)
+        proc = _start(exe, deck_f, log_f, raw_f, workdir, keep_dir=raw_name is None, stack=stack)
+        log_path = _fd_path(log_f) or log_f.name
+        try:
+            version = binary_version(exe, max(0.0, deadline - time.monotonic()))
+            returncode = _wait(proc, max(0.0, deadline - time.monotonic()), log_path, progress)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            log = _read_log(log_path)
+            lines = [s for s in log.splitlines() if s.strip()]
+            last = lines[-1].strip() if lines else "(no output)"
+            raise SimulationTimeoutError(
+                f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; "
+                f"last log line: {last} -- hint: raise timeout_s, shorten the .tran stop "
+                "time or enlarge its step/tmax", log=log, line=last) from None
+        except BaseException:  # KeyboardInterrupt, termination: never leave ngspice running
+            _kill_group(proc)
+            raise
+        finally:
+            _RUNNING.discard(proc.pid)
+        log = _read_log(log_path)
+        if _TERMINATING.is_set():
+            raise SimulationError("ngspice was stopped: lim-hw is terminating", log=log)
         err = error_from_log(log, returncode)
         if err is not None:
             raise err
         try:
-            plot = read_raw(tmp / _RAW)
+            plot = read_raw(raw_name) if raw_name else read_raw(Path(stack.cwd) / _RAW)
         except RawFileError as exc:
             exc.log = log
             raise
@@ -210,16 +334,20 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
     """Run a complete deck that carries its own ``.control`` block; read the raw files it writes.
 
     For multi-analysis scripts (several ``tran``/``ac`` runs with ``alter`` in between,
-    as the sky130 technology uses). The deck runs in a fresh temporary directory like
-    :func:`run`; ``raw_files`` are the plain file names its ``write`` commands use there.
-    ``defines`` are ngspice ``-D`` variables set before the deck is read (e.g.
-    ``ngbehavior=hsa``), never a ``.spiceinit``. Returns ``(plots, log, ngspice_version)``
-    with one :class:`lim_hw.sim.rawfile.RawPlot` per raw file and the log as ngspice wrote it
+    as the sky130 technology uses). The deck runs like :func:`run`: ``ngspice -n -b``
+    (no ``.spiceinit`` is read), in a private 0700 directory that is also its ``HOME``
+    and is removed whatever happens, in its own process group, with a parent-death
+    signal, registered for :func:`kill_all`. ``raw_files`` are the plain file names the
+    deck's ``write`` commands use in that directory. ``defines`` are ngspice ``-D``
+    variables set before the deck is read (e.g. ``ngbehavior=hsa``), never a
+    ``.spiceinit``. Returns ``(plots, log, ngspice_version)`` with one
+    :class:`lim_hw.sim.rawfile.RawPlot` per raw file and the log as ngspice wrote it
     (progress lines included, so that printed results they share a line with survive);
     errors as :func:`run`.
     """
+    deadline = time.monotonic() + timeout_s
     exe = find_ngspice()
-    args = [exe, "-b"]
+    args = [exe, "-n", "-b"]
     for d in defines:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*(=[a-z0-9_.]+)?", d):
             raise SimulationError(f"invalid ngspice define {d!r}")
@@ -227,43 +355,55 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
     for name in raw_files:
         if not re.fullmatch(r"[a-z0-9_]+\.raw", name):
             raise SimulationError(f"invalid raw file name {name!r}")
-    with tempfile.TemporaryDirectory(prefix="lim_hw_sim_", dir=workdir) as tmp_name:
-        tmp = Path(tmp_name)
-        (tmp / _DECK).write_text(deck if deck.endswith("\n") else deck + "\n", encoding="utf-8")
-        env = dict(os.environ, HOME=tmp_name)
-        with open(tmp / _LOG, "wb") as log_file:
+    if _TERMINATING.is_set():
+        raise SimulationError("ngspice was not started: lim-hw is terminating")
+    home = Path(tempfile.mkdtemp(prefix="lim_hw_home_", dir=workdir))
+    try:
+        (home / "deck.cir").write_text(deck if deck.endswith("\n") else deck + "\n", encoding="utf-8")
+        log_path = home / "ngspice.log"
+        with open(log_path, "wb") as log_file:
             try:
-                proc = subprocess.Popen([*args, _DECK], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen([*args, "deck.cir"], cwd=home, env=dict(os.environ, HOME=str(home)),
+                                        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                        start_new_session=True, preexec_fn=die_with_parent())
             except OSError as exc:
                 raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
+            _RUNNING.add(proc.pid)
             try:
-                version = binary_version(exe)
-                returncode = _wait(proc, timeout_s, tmp / _LOG, None)
+                version = binary_version(exe, max(0.0, deadline - time.monotonic()))
+                returncode = _wait(proc, max(0.0, deadline - time.monotonic()), log_path, None)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                log = _read_log(tmp / _LOG)
+                log = _read_log(log_path)
                 lines = [s for s in log.splitlines() if s.strip()]
                 last = lines[-1].strip() if lines else "(no output)"
                 raise SimulationTimeoutError(
                     f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; last log line: "
                     f"{last} -- hint: raise [simulation] timeout_s or run fewer updates", log=log, line=last) from None
-            except BaseException:
+            except BaseException:  # KeyboardInterrupt, termination: never leave ngspice running
                 _kill_group(proc)
                 raise
-        try:  # the uncleaned text: progress lines may share a line with printed results
-            raw_log = (tmp / _LOG).read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            raw_log = ""
+            finally:
+                _RUNNING.discard(proc.pid)
+        raw_log = log_path.read_bytes().decode("utf-8", errors="replace")  # progress text kept (see above)
         log = clean_log(raw_log)
+        if _TERMINATING.is_set():
+            raise SimulationError("ngspice was stopped: lim-hw is terminating", log=log)
         err = error_from_log(log, returncode)
         if err is not None:
             raise err
         plots = []
         for name in raw_files:
             try:
-                plots.append(read_raw(tmp / name))
+                plots.append(read_raw(home / name))
             except RawFileError as exc:
                 exc.log = log
                 raise
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     return plots, raw_log, version
+
+
+def reset_termination() -> None:
+    """Allow new runs again after :func:`kill_all` (the command that terminated has returned)."""
+    _TERMINATING.clear()

@@ -14,8 +14,11 @@ In the worker: the deck is loaded with ``ngSpice_Circ``; ``save`` commands keep
 only the requested vectors; ``run``; each vector is evaluated with
 ``let lim_hw_vecK = <vector>`` and read with ``ngGet_Vec_Info``; then ``remcirc``
 and ``destroy all`` free the circuit and its plots. The worker silences PySpice's
-logging ("Unsupported Ngspice version 39") and sets ``HOME`` to a directory that
-does not exist before loading libngspice, so ``~/.spiceinit`` is not read.
+logging ("Unsupported Ngspice version 39"). It runs in a fresh private 0700
+directory (also its ``HOME``) holding lim-hw's own empty ``.spiceinit``: libngspice
+sources ``./.spiceinit`` if there is one and otherwise the passwd home's
+``~/.spiceinit``, so it reads neither a planted file nor the user's. The worker
+exits (removing that directory) when its parent dies, even by SIGKILL.
 ``$NGSPICE_LIBRARY_PATH`` (PySpice's own variable) selects the library file.
 """
 
@@ -26,6 +29,7 @@ import os
 import pickle
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -45,6 +49,8 @@ from .errors import (INSTALL_HINT, NgspiceNotFoundError, SimulationError,
 from .types import EngineRun
 
 RECYCLE_AFTER = 200  # runs per worker before it is replaced (bounds memory growth)
+#: The worker's own ./.spiceinit (libngspice then skips ~/.spiceinit); settings belong in the deck.
+SPICEINIT = "* lim-hw: empty on purpose, so that libngspice reads no other .spiceinit\n"
 _HEADER = struct.Struct("<Q")
 _LOCK = threading.Lock()
 _worker: _Worker | None = None
@@ -99,14 +105,24 @@ class _Worker:
     """A Python subprocess running :func:`_worker_main` (it holds libngspice)."""
 
     def __init__(self) -> None:
-        env = dict(os.environ)
-        # The worker imports what this process imports (source checkouts, user site).
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env,
-                                     cwd=tempfile.gettempdir(),  # no ./.spiceinit from the caller
-                                     start_new_session=True)
+        # A fresh private 0700 directory: the worker's cwd and HOME. It holds lim-hw's own
+        # (empty) .spiceinit, so libngspice, which sources ./.spiceinit if present and else
+        # the passwd home's ~/.spiceinit (not $HOME), reads neither a planted nor a user file.
+        self.home = tempfile.mkdtemp(prefix="lim_hw_shared_")
+        try:
+            with open(os.path.join(self.home, ".spiceinit"), "w", encoding="ascii") as fh:
+                fh.write(SPICEINIT)
+            env = dict(os.environ, HOME=self.home, LIM_HW_PARENT_PID=str(os.getpid()),
+                       LIM_HW_WORKER_DIR=self.home)
+            # The worker imports what this process imports (source checkouts, user site).
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=env, cwd=self.home,
+                                         start_new_session=True)
+        except BaseException:
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise
         self.owner_pid = os.getpid()  # a forked child must not talk to its parent's worker
         self.runs = 0
 
@@ -140,6 +156,7 @@ class _Worker:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
+        shutil.rmtree(self.home, ignore_errors=True)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -157,6 +174,17 @@ def shutdown_worker() -> None:
 
 
 atexit.register(shutdown_worker)
+
+
+def kill_worker_now() -> None:
+    """Kill this process's worker at once, without the lock (signal-handler safe; termination)."""
+    worker = _worker
+    if worker is not None and worker.owner_pid == os.getpid():
+        try:
+            os.killpg(worker.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        shutil.rmtree(worker.home, ignore_errors=True)
 
 _ERRORS = {"NgspiceNotFoundError": NgspiceNotFoundError,
            "UnknownVectorError": UnknownVectorError, "SimulationError": SimulationError}
@@ -233,7 +261,6 @@ class _Simulator:
         import logging
         # Silences "Unsupported Ngspice version 39" and PySpice's echo of ngspice stderr.
         logging.getLogger("PySpice").setLevel(logging.CRITICAL + 10)
-        os.environ["HOME"] = os.path.join(os.path.sep, "nonexistent", "lim_hw_no_home")
         from PySpice.Spice.NgSpice import Shared  # may raise ImportError / OSError
 
         self.ffi = Shared.ffi
@@ -308,8 +335,61 @@ class _Simulator:
                 "version": self.version}
 
 
+def _watch_parent() -> None:
+    """In the worker: when the parent process dies (even by SIGKILL), remove the private dir and exit."""
+    try:
+        parent = int(os.environ.get("LIM_HW_PARENT_PID", "0"))
+    except ValueError:
+        parent = 0
+
+    def watch() -> None:
+        wait_for_exit(parent)
+        _remove_home()
+        os._exit(1)
+
+    if parent > 0:
+        threading.Thread(target=watch, name="lim-hw-parent-watch", daemon=True).start()
+
+
+def _remove_home() -> None:
+    """In the worker: remove its private directory (the parent made it for this worker)."""
+    home = os.environ.get("LIM_HW_WORKER_DIR", "")
+    if home and os.path.basename(home).startswith("lim_hw_shared_"):
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def wait_for_exit(pid: int) -> None:
+    """Block until process ``pid`` has exited (Linux pidfd; else polling every 0.2 s)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+        os.close(fd)
+        return
+    while True:  # pragma: no cover - kernels before 5.3
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        time.sleep(0.2)
+
+
 def _worker_main() -> None:
     """Serve simulation requests on stdin/stdout until end of file."""
+    _watch_parent()
+    try:
+        _serve()
+    finally:
+        _remove_home()
+
+
+def _serve() -> None:
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything libngspice prints must not corrupt the reply stream

@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing as mp
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -140,25 +141,72 @@ class _Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - runs in workers
     if _busy:
+        _kill_ngspice()
         raise _Terminated()
     os._exit(128 + signum)
 
 
-def _worker_init() -> None:  # pragma: no cover - runs in workers
-    """Workers ignore SIGINT (the parent decides) and die cleanly on SIGTERM.
+def _worker_init(parent_pid: int | None = None, parent_tmp: str = "") -> None:  # pragma: no cover - runs in workers
+    """Workers ignore SIGINT (the parent decides), die cleanly on SIGTERM and die with the parent.
 
+    A worker's parent is the fork server, so the parent-death signal cannot name the
+    caller: a thread waits for the caller ``parent_pid`` to exit (pidfd) and then
+    SIGTERMs its own worker, which stops its ngspice and removes its temporary files
+    (and the caller's multiprocessing directory ``parent_tmp``, which a SIGKILLed
+    caller cannot remove).
     tqdm's default lock is a multiprocessing semaphore, which a terminated worker
     would leak (a resource_tracker warning at exit); workers show no bars, so a
     thread lock does.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if parent_pid:
+        watch_parent(parent_pid, parent_tmp)
     try:
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
     except ImportError:
         pass
+
+
+def _kill_ngspice() -> None:  # pragma: no cover - runs in workers
+    """Kill the ngspice runs of this process (other threads' too: an array point runs blocks in threads)."""
+    import sys
+
+    batch = sys.modules.get("lim_hw.sim.batch")
+    if batch is not None:
+        batch.kill_all()
+
+
+def _die_with(parent_pid: int) -> bool:  # pragma: no cover - runs in dask workers
+    """In a LocalCluster worker: exit (killing its ngspice) once ``parent_pid`` exits."""
+    from ..sim.shared import wait_for_exit
+
+    def watch() -> None:
+        wait_for_exit(parent_pid)
+        _kill_ngspice()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lim-hw-parent-watch", daemon=True).start()
+    return True
+
+
+def watch_parent(parent_pid: int, parent_tmp: str = "") -> None:  # pragma: no cover - runs in workers
+    """Start a daemon thread that ends this process (SIGTERM, then exit) once ``parent_pid`` exits."""
+    import shutil
+
+    from ..sim.shared import wait_for_exit
+
+    def watch() -> None:
+        wait_for_exit(parent_pid)
+        if os.path.basename(parent_tmp).startswith("pymp-"):  # the fork server's socket folder
+            shutil.rmtree(parent_tmp, ignore_errors=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10.0)  # cleanup in progress; never outlive it by much
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, name="lim-hw-parent-watch", daemon=True).start()
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:  # pragma: no cover - runs in workers
@@ -194,7 +242,8 @@ class LocalExecutor(Executor):
             if getattr(fn, "__module__", "__main__") not in ("__main__", None):
                 mods.append(fn.__module__)
             ctx.set_forkserver_preload(mods)  # imported once by the fork server when it first starts
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(), mp.util.get_temp_dir()))
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -337,6 +386,7 @@ class DaskExecutor(Executor):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
+            self.client.run(_die_with, os.getpid())  # workers die with this process, even on SIGKILL
         try:
             self.client.run(_import_modules, list(self.preload))
         except Exception:  # pragma: no cover - e.g. remote workers without lim-hw: points will say so

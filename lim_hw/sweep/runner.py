@@ -43,6 +43,9 @@ from .spec import Mismatch, Point, SweepSpec
 from .store import POINTS_DIR, TABLE, SweepStore, point_dirname
 
 KEY_VERSION = "lim-hw sweep point v1"
+#: Synthesis tables made while planning are handed to the workers (no second synthesis per
+#: point) up to this many bytes in all, so a 10,000-point sweep of long schedules stays small.
+TABLE_BUDGET_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class PointTask:
     mismatch: Mismatch | None = None
     out_dir: str = ""
     write_waveforms: bool = False
-    table: pd.DataFrame | None = None   # the planned synthesis table (the key hashes the deck built from it)
+    plots: bool = False                # per-point PNG plots and report.html
+    table: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # made while planning
 
 
 @dataclass
@@ -123,7 +127,7 @@ def point_testbench(card: Card, table: pd.DataFrame, kind: str, array: tuple[int
 
 def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
               array: tuple[int, int] | None = None, mismatch: Mismatch | None = None, col_offset: int = 0,
-              write_waveforms: bool = False, table: pd.DataFrame | None = None) -> PointTask:
+              write_waveforms: bool = False, table: pd.DataFrame | None = None, plots: bool = False) -> PointTask:
     """Synthesise and render a point to find its key. Raises InputError (e.g. synthesis impossible)."""
     if analysis == "bound":
         key = point_key("bound", card)
@@ -133,8 +137,8 @@ def plan_task(card: Card, analysis: str, points_dir: Path, kind: str = "cell",
         tb = point_testbench(card, table, kind, array, mismatch, col_offset)
         key = point_key("flow", card, tech.key_deck(tb, table))
     return PointTask(key=key, analysis=analysis, card=card, kind=kind, array=array, col_offset=col_offset,
-                     mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)), table=table,
-                     write_waveforms=write_waveforms)
+                     mismatch=mismatch, out_dir=str(Path(points_dir) / point_dirname(key)),
+                     write_waveforms=write_waveforms, plots=plots, table=table)
 
 
 # --- the worker side --------------------------------------------------------------------
@@ -192,7 +196,7 @@ def flow_with_testbench(task: PointTask):
     array = task.array if task.kind == "array" else None
     if not task.mismatch and task.col_offset == 0:
         return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                             write_waveforms=task.write_waveforms)
+                             write_waveforms=task.write_waveforms, plots=task.plots, table=task.table)
     if card.simulation.engine == "fast":
         raise InputError("the fast engine has no per-cell mismatch or column blocks; use engine batch or shared")
     table = task.table if task.table is not None else technology_for(card).table_for(
@@ -200,7 +204,7 @@ def flow_with_testbench(task: PointTask):
     art = NetlistArtifacts(card, table, point_testbench(card, table, task.kind, task.array, task.mismatch,
                                                         task.col_offset))
     return flow.run_flow(card, task.out_dir, kind=kind, array=array, progress=False,
-                         write_waveforms=task.write_waveforms, artifacts=art)
+                         write_waveforms=task.write_waveforms, artifacts=art, plots=task.plots)
 
 
 def _bound_point(task: PointTask) -> dict[str, float | int]:
@@ -340,6 +344,7 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
                ) -> list[tuple[Point, PointTask | None, str]]:
     """``(point, task, planning_error)`` for every point (task None when planning failed)."""
     out = []
+    held = 0
     tables: dict[int, tuple[pd.DataFrame | None, str]] = {}
     for p in (spec.points() if points is None else points):
         if p.error or p.card is None:
@@ -360,10 +365,14 @@ def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None
                 continue
         try:
             task = plan_task(p.card, spec.analysis, points_dir, spec.testbench, spec.array, p.mismatch,
-                             write_waveforms=spec.write_waveforms, table=table)
+                             write_waveforms=spec.write_waveforms, table=table, plots=spec.point_plots)
         except LimHwError as exc:
             out.append((p, None, error_text(exc)))
             continue
+        if task.table is not None:   # keep the planned tables for the workers within a memory budget
+            held += int(task.table.memory_usage(index=True).sum())
+            if held > TABLE_BUDGET_BYTES:
+                task = dataclasses.replace(task, table=None)   # the worker synthesises it again
         out.append((p, task, ""))
     return out
 
@@ -410,7 +419,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
     Without ``resume`` the directory must not hold a sweep already.
     """
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
+    from ..output_paths import check_output_dir, ensure_result_dir
+
+    out_dir = check_output_dir(out_dir, "sweep", "sweep directory", create_parents=True, probe=False)
     if (out_dir / "points.jsonl").exists() and not resume:
         raise InputError(f"{out_dir} already holds a sweep; pass --resume to continue it or choose "
                          "another output directory")
@@ -420,6 +431,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
     ex = make_executor(executor, workers, scheduler) if own else executor
     try:
         ex.start()  # before the directory exists: a scheduler that cannot be reached is bad input
+        ensure_result_dir(out_dir, "sweep", "sweep directory")
         with SweepStore(out_dir, resume=resume) as store:
             for stale in (out_dir / TABLE, *out_dir.glob("plot_*.png")):
                 stale.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ A sweep file is TOML (format in docs/sweeps.md, example in examples/sweeps/)::
     analysis = "flow"          # "flow" (ngspice, one run_flow per point) or "bound" (theory only)
     testbench = "cell"         # "cell", "synapse" or "array" (then array = "ROWSxCOLS")
     write_waveforms = false    # waveforms.raw in every point directory
+    point_plots = false        # PNG plots and report.html in every point directory
 
     [set]                      # fixed overrides of the base card, "section.key" = value
     "schedule.n_updates" = 3
@@ -157,6 +158,7 @@ class SweepSpec:
     testbench: str = "cell"
     array: tuple[int, int] | None = None
     write_waveforms: bool = False
+    point_plots: bool = False
     set_values: tuple[tuple[str, Any], ...] = ()
     grid: tuple[Axis, ...] = ()
     montecarlo: MonteCarlo | None = None
@@ -194,7 +196,7 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
     """Validate a parsed sweep mapping (tables ``sweep``, ``set``, ``grid``, ``montecarlo``)."""
     _only(data, ("sweep", "set", "grid", "montecarlo"), "sweep file", "table")
     head = _table(data, "sweep")
-    _only(head, ("name", "card", "analysis", "testbench", "array", "write_waveforms"), "[sweep]")
+    _only(head, ("name", "card", "analysis", "testbench", "array", "write_waveforms", "point_plots"), "[sweep]")
     name = _string(head.get("name", default_name), "[sweep] name")
     if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,80}", name):
         raise InputError(f"[sweep] name {name!r} may hold only letters, digits and _ . + - (1-80 characters)")
@@ -215,6 +217,9 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
     waves = head.get("write_waveforms", False)
     if not isinstance(waves, bool):
         raise InputError(f"[sweep] write_waveforms must be true or false, got {waves!r}")
+    point_plots = head.get("point_plots", False)
+    if not isinstance(point_plots, bool):
+        raise InputError(f"[sweep] point_plots must be true or false, got {point_plots!r}")
 
     fixed = _flatten(_table(data, "set"), "[set]")
     for key, value in fixed.items():
@@ -235,7 +240,7 @@ def sweep_from_dict(data: Mapping[str, Any], base_dir: Path | None = None, defau
     if analysis == "bound" and testbench != "cell":
         raise InputError('[sweep] analysis = "bound" has no testbench; leave testbench at "cell"')
     spec = SweepSpec(name=name, base=base, base_ref=base_ref, analysis=analysis, testbench=testbench,
-                     array=array, write_waveforms=waves, set_values=tuple(fixed.items()), grid=grid,
+                     array=array, write_waveforms=waves, point_plots=point_plots, set_values=tuple(fixed.items()), grid=grid,
                      montecarlo=mc, text=text)
     if spec.n_points > MAX_POINTS:
         raise InputError(f"the sweep has {spec.n_points} points, more than {MAX_POINTS}; split it")

@@ -30,12 +30,14 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
+
+if TYPE_CHECKING:   # pandas is imported where a table is read or built (start-up of `lim-hw bound`)
+    import pandas as pd
 
 KINDS = ("inverse", "power", "exponential", "constant", "table")
 
@@ -51,7 +53,11 @@ def _check_number(key: str, value: Any, *, integer: bool = False) -> float | int
         kind = "an integer" if integer else "a number"
         raise InputError(f"schedule key '{key}' must be {kind}, got {value!r} "
                          f"({type(value).__name__}); write it as a plain number")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise InputError(f"schedule key '{key}' is an integer too large for a float; give a realistic "
+                         "value") from None
     if not math.isfinite(v):
         raise InputError(f"schedule key '{key}' is {value!r}; give a finite number")
     if integer:
@@ -177,6 +183,12 @@ class ScheduleSpec:
         ``R_per_s = R_max * eps**(1 + alpha)`` unless a table gives ``R_per_s``;
         ``grad`` is the constant ``grad`` unless a table gives it.
         """
+        import pandas as pd
+
+        return pd.DataFrame(self.step_columns(R_max_per_s))
+
+    def step_columns(self, R_max_per_s: float) -> dict[str, np.ndarray]:
+        """The columns of :meth:`steps` as numpy arrays (no pandas)."""
         R_max = _check_number("R_max_per_s", R_max_per_s)
         if R_max <= 0:
             raise InputError(f"R_max_per_s is {R_max_per_s!r}; it must be a positive rate in 1/s")
@@ -194,7 +206,7 @@ class ScheduleSpec:
             eps = self.eps()
             grad = np.full(n.shape, self.grad)
             R = update_rate_schedule_per_s(eps, R_max, self.alpha)
-        return pd.DataFrame({"n": n, "eps": eps, "grad": grad, "R_per_s": R})
+        return {"n": n, "eps": eps, "grad": grad, "R_per_s": R}
 
     def ln_rates(self, R_max_per_s: float) -> np.ndarray:
         """``ln R_n`` per update, in log space: ``ln R_max + (1 + alpha) ln eps_n`` (or ``ln`` of a table's
@@ -266,13 +278,21 @@ def read_schedule_table(path: str | Path) -> pd.DataFrame:
     Lines starting with ``#`` are comments. ``n`` must be strictly increasing
     positive integers; ``eps``, ``R_per_s`` and ``grad`` finite and > 0.
     """
+    import io
+
+    import pandas as pd
+
+    from ..inputs import read_input_bytes
+    from ..limits import MAX_CSV_BYTES
+
     path = Path(path)
-    try:
-        t = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except FileNotFoundError:
+    if not path.exists():
         raise InputError(f"schedule table {path} not found; check 'table_csv' (relative paths "
-                         f"are resolved from the config file's folder)") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                         f"are resolved from the config file's folder)")
+    blob = read_input_bytes(path, "schedule table", MAX_CSV_BYTES)  # regular files only, bounded
+    try:
+        t = pd.read_csv(io.BytesIO(blob), comment="#", skipinitialspace=True, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         raise InputError(f"cannot read schedule table {path} ({type(exc).__name__}: {msg}); "
                          f"give a readable CSV with header n,eps[,R_per_s,grad]") from None

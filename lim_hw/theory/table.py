@@ -9,17 +9,19 @@ achieved), and the dissipated energy ``E_diss_n = E0_n + |dE_n|`` (PW Sec. III).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..constants import kT_J
 from ..errors import InputError
 from .lim import feasible_barrier, feasible_barrier_log, gradient_energy_J
 from .schedules import ScheduleSpec
 
-__all__ = ["BOUND_COLUMNS", "bound_table", "bound_table_from_steps", "bound_totals"]
+if TYPE_CHECKING:   # pandas is imported where a frame is built (start-up of `lim-hw bound`)
+    import pandas as pd
+
+__all__ = ["BOUND_COLUMNS", "bound_columns", "bound_table", "bound_table_from_steps", "bound_totals"]
 
 #: Columns of :func:`bound_table`, in order.
 BOUND_COLUMNS = ("n", "eps", "grad", "R_per_s", "E0_J", "E0_kT", "dE_J", "E_diss_J",
@@ -46,27 +48,35 @@ def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float =
     computed in log space (:func:`~lim_hw.theory.lim.feasible_barrier_log`), so schedules whose
     rates underflow (``eps ~ 1e-300``) still get their finite barrier.
     """
+    import pandas as pd
+
+    return pd.DataFrame(bound_columns_from_steps(steps, R_max_per_s, T_K, ln_R_per_s))
+
+
+def bound_columns_from_steps(steps: Mapping[str, Any], R_max_per_s: float, T_K: float = 300.0,
+                             ln_R_per_s: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`bound_table_from_steps` as numpy arrays (``steps``: a frame or a mapping)."""
     T = _check_T(T_K)
     kT = kT_J(T)
-    n = steps["n"].to_numpy(dtype=np.int64)
-    eps = steps["eps"].to_numpy(dtype=float)
-    grad = steps["grad"].to_numpy(dtype=float)
-    R = steps["R_per_s"].to_numpy(dtype=float)
+    n = np.asarray(steps["n"], dtype=np.int64)
+    eps = np.asarray(steps["eps"], dtype=float)
+    grad = np.asarray(steps["grad"], dtype=float)
+    R = np.asarray(steps["R_per_s"], dtype=float)
     if len(n) == 0:
         empty = {c: np.array([], dtype=float) for c in BOUND_COLUMNS}
         empty["n"] = np.array([], dtype=np.int64)
         empty["feasible"] = np.array([], dtype=bool)
-        return pd.DataFrame(empty)
+        return empty
     if ln_R_per_s is not None:
         E0, feasible, R_ach = feasible_barrier_log(ln_R_per_s, R_max_per_s, eps, grad, T)
     else:
         E0, feasible, R_ach = feasible_barrier(R, R_max_per_s, eps, grad, T)
     dE = np.asarray(gradient_energy_J(eps, grad, T))
-    return pd.DataFrame({
+    return {
         "n": n, "eps": eps, "grad": grad, "R_per_s": R,
         "E0_J": E0, "E0_kT": E0 / kT, "dE_J": dE, "E_diss_J": E0 + np.abs(dE),
         "feasible": np.asarray(feasible, dtype=bool), "R_achieved_per_s": R_ach,
-    })
+    }
 
 
 def bound_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0) -> pd.DataFrame:
@@ -78,13 +88,20 @@ def bound_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0) -> p
     ``E0 >= 0``) and ``R_achieved_per_s`` (the target rate where feasible, else
     ``R_max tanh(eps g^2/2)``, the rate at ``E0 = 0``).
     """
+    import pandas as pd
+
+    return pd.DataFrame(bound_columns(spec, R_max_per_s, T_K))
+
+
+def bound_columns(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0) -> dict[str, np.ndarray]:
+    """The columns of :func:`bound_table` as numpy arrays (no pandas: `lim-hw bound` starts faster)."""
     if not isinstance(spec, ScheduleSpec):
         raise InputError(f"spec must be a ScheduleSpec, got {type(spec).__name__}; "
                          f"build one with ScheduleSpec.from_dict")
-    return bound_table_from_steps(spec.steps(R_max_per_s), R_max_per_s, T_K, spec.ln_rates(R_max_per_s))
+    return bound_columns_from_steps(spec.step_columns(R_max_per_s), R_max_per_s, T_K, spec.ln_rates(R_max_per_s))
 
 
-def bound_totals(df: pd.DataFrame, T_K: float = 300.0) -> dict:
+def bound_totals(df: pd.DataFrame | Mapping[str, Any], T_K: float = 300.0) -> dict:
     """Totals of a :func:`bound_table` (per parameter).
 
     Keys: ``n_updates``, ``n_infeasible``, ``first_feasible_n`` (None if none),
@@ -94,20 +111,20 @@ def bound_totals(df: pd.DataFrame, T_K: float = 300.0) -> dict:
     achieved rates; ``inf`` if some achieved rate is 0).
     """
     kT = kT_J(_check_T(T_K))
-    n = len(df)
-    feasible = df["feasible"].to_numpy(dtype=bool)
-    E0 = df["E0_J"].to_numpy(dtype=float)
-    dE = df["dE_J"].to_numpy(dtype=float)
-    E_diss = df["E_diss_J"].to_numpy(dtype=float)
-    R = df["R_per_s"].to_numpy(dtype=float)
-    R_ach = df["R_achieved_per_s"].to_numpy(dtype=float)
+    feasible = np.asarray(df["feasible"], dtype=bool)
+    n = len(feasible)
+    E0 = np.asarray(df["E0_J"], dtype=float)
+    dE = np.asarray(df["dE_J"], dtype=float)
+    E_diss = np.asarray(df["E_diss_J"], dtype=float)
+    R = np.asarray(df["R_per_s"], dtype=float)
+    R_ach = np.asarray(df["R_achieved_per_s"], dtype=float)
     with np.errstate(divide="ignore", over="ignore"):
         t_ach = float(np.sum(1.0 / R_ach)) if n else 0.0
         t_target = float(np.sum(1.0 / R)) if n else 0.0
     return {
         "n_updates": int(n),
         "n_infeasible": int(np.count_nonzero(~feasible)),
-        "first_feasible_n": int(df["n"].to_numpy()[feasible][0]) if feasible.any() else None,
+        "first_feasible_n": int(np.asarray(df["n"])[feasible][0]) if feasible.any() else None,
         "E0_total_J": float(E0.sum()),
         "dE_total_J": float(np.abs(dE).sum()),
         "E_diss_total_J": float(E_diss.sum()),

@@ -86,10 +86,10 @@ class IdealTechnology:
     def deck(self, art: NetlistArtifacts) -> str:
         return render(art.testbench)
 
-    def fast(self, card: Card, kind: str = "cell", array=None):
+    def fast(self, card: Card, kind: str = "cell", array=None, table: pd.DataFrame | None = None):
         """``--engine fast``: (card, table, FastResult, updates with closures, self-check note)."""
         from ...fast.flow import ideal_fast
-        return ideal_fast(card, kind, array)
+        return ideal_fast(card, kind, array, table=table)
 
     def nominal(self, card: Card, tb) -> bool:
         """True when every cell has the card's device (only then is tracking a check of the run)."""

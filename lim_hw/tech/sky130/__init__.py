@@ -275,7 +275,7 @@ class Sky130Technology:
                                   + " -- hint: relax the tolerance in [simulation] if the card asks for more than "
                                   "the sky130 cell gives (docs/pdk.md), or shorten the run")
 
-    def fast(self, card: Card, kind: str = "cell", array=None):
+    def fast(self, card: Card, kind: str = "cell", array=None, table: pd.DataFrame | None = None):
         """``--engine fast``: (effective card, table, result, updates, self-check note) from the
         extracted model (:mod:`.fast`), checked like every run."""
         from ...energy.checks import check_failures
@@ -283,7 +283,7 @@ class Sky130Technology:
 
         design = self.design(card)
         eff, model = self.model(card, design)
-        table = self.synthesize(card)
+        table = self.synthesize(card) if table is None else table
         n_cells = 2 * array[0] * array[1] if array is not None else (2 if kind == "synapse" else 1)
         res = simulate_fast_sky130(eff, table, model, design, n_cells)
         failures = check_failures(eff, res.updates)

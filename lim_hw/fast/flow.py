@@ -22,7 +22,7 @@ from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..progress import show_progress
 from ..provenance import csv_header_comment, versions
-from ..tech import technology_for
+from ..tech import pdk_record, technology_for
 from .model import simulate_fast
 
 
@@ -53,7 +53,7 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
     prov = tech.provenance(card)
     if prov:  # a technology other than the ideal one: what it is and what the fast engine took from ngspice
         summary["technology"] = {**prov, "fast_engine": res.info}
-    summary["provenance"] = {**versions(), "fast_model": {k: v for k, v in res.info.items()
+    summary["provenance"] = {**versions(), **({"pdk": rec} if (rec := pdk_record(card)) else {}), "fast_model": {k: v for k, v in res.info.items()
                                                          if isinstance(v, (int, float, str, bool))}}
     summary["card_values"] = card_to_dict(card)
     files: list[str] = []

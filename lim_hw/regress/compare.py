@@ -152,6 +152,10 @@ def provenance_note(here: Mapping[str, Any], base: Mapping[str, Any]) -> str:
     parts = []
     if here.get("ngspice") and base.get("ngspice") and here["ngspice"] != base["ngspice"]:
         parts.append(f"ngspice differs: baseline {base['ngspice']}, here {here['ngspice']}")
+    hp, bp = here.get("pdk") or {}, base.get("pdk") or {}
+    if hp and bp and (hp.get("version"), hp.get("corner")) != (bp.get("version"), bp.get("corner")):
+        parts.append(f"PDK differs: baseline {bp.get('version')} {bp.get('corner')}, "
+                     f"here {hp.get('version')} {hp.get('corner')}")
     ho, bo = here.get("options") or {}, base.get("options") or {}
     if ho and bo and ho != bo:
         keys = sorted(set(ho) | set(bo), key=str)

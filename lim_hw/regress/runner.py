@@ -118,7 +118,8 @@ def case_provenance(case: CaseSpec, summary: Mapping[str, Any], deck: Path | Non
     return {"card": case.card_ref, "testbench": case.testbench, "engine": summary.get("engine", case.engine),
             "ngspice": prov.get("ngspice", ""), "lim_hw": prov.get("lim_hw", __version__),
             "options": prov.get("options", {}), "tran": prov.get("tran", {}),
-            "netlist_sha256": prov.get("netlist_sha256", ""), "deck_sha256": digest}
+            "netlist_sha256": prov.get("netlist_sha256", ""), "deck_sha256": digest,
+            **({"pdk": prov["pdk"]} if prov.get("pdk") else {})}
 
 
 class _Sources:

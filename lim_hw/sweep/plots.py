@@ -105,7 +105,7 @@ def plot_axis(ok: pd.DataFrame, key: str, panels, path: Path, bound: str | None 
                 eng_axis(ax, x_unit, axis="x")
         if categorical:
             ax.set_xticks(range(len(cats)), cats)
-        if ax.get_xscale() == "linear":
+        if ax.get_xscale() == "linear" and not categorical:  # category ticks have their own formatter
             ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.set_xlabel(label)
         ax.set_ylabel(ylabel)

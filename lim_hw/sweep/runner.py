@@ -34,7 +34,7 @@ from ..device.card import Card, card_to_toml
 from ..errors import InputError, LimHwError, one_line
 from ..netlist.render import CIRCUITS_DIR
 from ..netlist.spec import Testbench
-from ..tech import technology_for
+from ..tech import pdk_records, technology_for
 from ..outputs import write_csv_atomic, write_json_atomic, write_text_atomic
 from ..progress import show_progress
 from ..provenance import versions
@@ -461,6 +461,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
                 "n_failed": n_failed, "n_missing": n_missing, "complete": n_missing == 0,
                 "n_run_this_time": outcome.n_run, "interrupted_by": outcome.interrupted,
                 "executor": ex.describe(), "wall_s": wall, "versions": versions(),
+                **({"pdk": recs} if (recs := pdk_records(p.card for p, _, _ in plan)) else {}),
             })
             described = ex.describe()
     finally:

@@ -29,7 +29,8 @@ import pandas as pd
 
 from .spec import CORNERS, PDKS, TechnologySpec
 
-__all__ = ["CORNERS", "PDKS", "TechnologySpec", "TechRun", "technology_for", "technology_named"]
+__all__ = ["CORNERS", "PDKS", "TechnologySpec", "TechRun", "pdk_record", "pdk_records", "technology_for",
+           "technology_named"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,39 @@ def technology_named(pdk: str):
 def technology_for(card) -> Any:
     """The technology of ``card`` (its ``[technology] pdk``)."""
     return technology_named(card.technology.pdk)
+
+
+def pdk_record(card) -> dict[str, Any] | None:
+    """The PDK a run of ``card`` used, for the ``provenance`` of every result (None for ``ideal``).
+
+    ``{"pdk", "source" ($PDK_ROOT or the PyPI package), "version", "corner", "model_library_sha256"}``
+    plus ``seed`` on the ``_mm`` corners; a missing PDK raises the one-line
+    :class:`lim_hw.errors.InputError` of :func:`lim_hw.tech.sky130.pdk.locate_pdk`.
+    """
+    t = card.technology
+    if t.pdk == "ideal":
+        return None
+    from .sky130.pdk import locate_pdk
+
+    p = locate_pdk().provenance()
+    out = {"pdk": t.pdk, "source": p["pdk_source"], "version": p["pdk_version"], "corner": t.corner,
+           "model_library_sha256": p["model_library_sha256"]}
+    if t.mismatch:
+        out["seed"] = t.seed
+    return out
+
+
+def pdk_records(cards) -> list[dict[str, Any]]:
+    """The distinct :func:`pdk_record` of ``cards`` (a sweep's points), ideal cards left out."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for card in cards:
+        if card is None or card.technology.pdk == "ideal":
+            continue
+        key = (card.technology.pdk, card.technology.corner, card.technology.seed if card.technology.mismatch else 0)
+        if key not in seen:
+            from ..errors import LimHwError
+            try:
+                seen[key] = pdk_record(card)
+            except LimHwError as exc:  # such points failed in planning with this error
+                seen[key] = {"pdk": key[0], "corner": key[1], "source": "missing", "error": str(exc)}
+    return list(seen.values())

@@ -394,7 +394,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     w_soft = np.zeros(P)
     # nominal write-sensitivity reference (lr = device): the nominal cell at the first update
     t1 = prog.update_start_s(1)
-    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V))
+    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
     V_nom, t_nom = V_ref, t1
     N_probe = max(ts.eps0 * 0.25 * Q_unit, 1.0)
     Vp_probe = float(solve_amplitudes(nominal, timing, V_ref, N_probe))
@@ -413,14 +413,14 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     for n in range(1, ts.n_steps + 1):
         t_n = prog.update_start_s(n)
         # 1. free decay of every cell since the last step
-        d = natural_drop_V(V, t_n - t_prev, k1, k2)
+        d = natural_drop_V(V, t_n - t_prev, k1, k2, nominal.law_scales)
         if ts.shot_noise:
             lam = dev.C_T_F * d / q_C
             d = noise_rng.poisson(lam) * q_C / dev.C_T_F
         V_before_prev = V.copy()
         V = V - d
         # nominal decay-only trajectory (for the effective device learning rate)
-        V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V))
+        V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
         t_nom = t_n
         # 2. read weights (offset read once before the first update), gradient on a minibatch
         if n == 1:
@@ -452,7 +452,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         n_clipped += int(clipped.sum())
         Vp = np.where(clipped, V_P_MAX_V, Vp)
         # 5. the actual (mismatched) cells receive the pulses; the rest decay over the window
-        V_after = V - natural_drop_V(V, window, k1, k2)
+        V_after = V - natural_drop_V(V, window, k1, k2, nominal.law_scales)
         N_real = np.zeros(sel.size)
         if sel.size:
             ev = pulse_eval(_cell_subset(nominal, k1[cols, sel], k2[cols, sel]), timing, V_tgt, Vp)
@@ -602,7 +602,7 @@ def ngspice_check_training(result: TrainResult, first_step: int | None = None, n
         V, t_prev = V_start, t_start
         model_rows = []
         for rec in win.itertuples(index=False):
-            V = float(V - natural_drop_V(V, rec.t_s - t_prev, cell.k1_per_s, cell.k2_V))
+            V = float(V - natural_drop_V(V, rec.t_s - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
             vp = rec.V_p_V if rec.half == hname else 0.0
             ev = pulse_eval(cell, timing, V, vp)
             if vp > 0:
@@ -629,7 +629,7 @@ def ngspice_check_training(result: TrainResult, first_step: int | None = None, n
                          "E_tunnel_model_J": m_.E_tunnel, "E_tunnel_ngspice_J": u_.E_tunnel_J})
         # floating-gate voltage at the end of the simulated window: ngspice vs the model
         t_end_rel = float(sim.time_s[-1])
-        V_end_model = float(V - natural_drop_V(V, t_start + t_end_rel - t_prev, cell.k1_per_s, cell.k2_V))
+        V_end_model = float(V - natural_drop_V(V, t_start + t_end_rel - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
         V_end_ng = float(sim.vectors["v(tun)"][-1] - sim.vectors["v(fg)"][-1])
         end_checks[hname] = {"V_ox_end_model_V": V_end_model, "V_ox_end_ngspice_V": V_end_ng,
                              "diff_V": V_end_ng - V_end_model, "ngspice_wall_s": sim.wall_s,

@@ -3,7 +3,7 @@
 A card has four tables, every key SI with its unit in the name::
 
     [device]       tox_m, area_m2, C_T_F, C_c_F, C_j_F, V0_V, V_tun_V,
-                   phi_B_eV, m_eff, T_K, R_max_per_s
+                   phi_B_eV, m_eff, T_K, R_max_per_s, fn_model, image_force
     [schedule]     the theory schedule (lim_hw.theory.ScheduleSpec keys)
     [programming]  pulse_width_s, period_s, first_update_s, shape, rise_s, R_drv_ohm
     [simulation]   duration_s, reltol, abstol_A, vntol_V, chgtol_C, method,
@@ -51,6 +51,10 @@ class DeviceParams:
     ``V_tun_V`` the DC bias of the tunnelling node, so the floating gate starts
     at ``V_tun_V - V0_V``. ``R_max_per_s`` is the barrier-free transition rate
     that sets the LIM update-rate schedule (theory.md s.1, s.7).
+    ``fn_model`` is ``"thermal"`` (default: the FN current carries the Murphy-Good
+    thermal factor at ``T_K``) or ``"classic"`` (the T = 0 K law, kept for
+    comparison); ``image_force`` adds Murphy-Good image-force barrier lowering
+    (default off). See docs/device.md s.6-7.
     """
 
     tox_m: float = 12e-9
@@ -64,6 +68,10 @@ class DeviceParams:
     m_eff: float = 0.42
     T_K: float = 300.0
     R_max_per_s: float = 5e4
+    fn_model: str = "thermal"
+    image_force: bool = False
+
+    FN_MODELS = ("thermal", "classic")
 
     @property
     def kappa(self) -> float:
@@ -79,6 +87,36 @@ class DeviceParams:
     def V_fg0_V(self) -> float:
         """Initial floating-gate voltage V_tun - V0 (V)."""
         return self.V_tun_V - self.V0_V
+
+    def ckT(self, V_ox_V: float) -> float:
+        """Thermal-factor argument ``c kT`` at oxide voltage ``V_ox_V`` (0 for the classic law; docs/device.md s.6)."""
+        from .fn import fn_coefficients
+        from .fn_law import ckT_field
+
+        if V_ox_V <= 0:
+            return float("inf")
+        _, B = fn_coefficients(self.phi_B_eV, self.m_eff)
+        return float(ckT_field(self.law, V_ox_V / self.tox_m, float(B)))
+
+    def check_operating_point(self, V_ox_V: float, where: str) -> None:
+        """InputError when ``c kT`` at ``V_ox_V`` exceeds the thermal law's validity limit (0.8)."""
+        from .fn_law import CKT_VALID_MAX
+
+        if self.fn_model != "thermal":
+            return
+        x = self.ckT(V_ox_V)
+        if x > CKT_VALID_MAX:
+            raise InputError(
+                f"[device] {where}: at V_ox = {V_ox_V:.4g} V the thermal FN factor's c kT = {x:.3g} exceeds "
+                f"{CKT_VALID_MAX:g} (the Murphy-Good formula diverges at 1, where over-barrier transport takes "
+                "over); raise V0_V, thin tox_m, lower T_K, or set fn_model = \"classic\"")
+
+    @property
+    def law(self):
+        """The FN law of this device (:class:`lim_hw.device.fn_law.FNLaw`)."""
+        from .fn_law import FNLaw
+
+        return FNLaw.from_device(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceParams":
@@ -96,8 +134,18 @@ class DeviceParams:
             "T_K": {"lo": 1.0, "hi": 1000.0},
             "R_max_per_s": {"positive": True},
         }
-        out = {k: _check_number("device", k, v, **limits[k]) for k, v in vals.items()}  # type: ignore[arg-type]
+        out: dict[str, Any] = {}
+        for k, v in vals.items():
+            if k == "fn_model":
+                out[k] = _check_choice("device", k, v, cls.FN_MODELS)
+            elif k == "image_force":
+                if not isinstance(v, bool):
+                    raise InputError(f"[device] image_force = {v!r} must be true or false")
+                out[k] = v
+            else:
+                out[k] = _check_number("device", k, v, **limits[k])  # type: ignore[arg-type]
         dev = cls(**out)
+        dev.check_operating_point(dev.V0_V, "V0_V")
         if dev.C_c_F + dev.C_j_F > dev.C_T_F:
             raise InputError(
                 f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F; "

@@ -122,7 +122,8 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
                                                         log_mean=True)
             V_mid = np.interp(t_mid[sel], wf.time_s, v_ox)
             sums["E_eff"][sel] += effective_barrier_J(V_mid, dev.R_max_per_s, dev.tox_m, dev.area_m2,
-                                                      dev.phi_B_eV, dev.m_eff, dev.T_K)
+                                                      dev.phi_B_eV, dev.m_eff, dev.T_K, thermal=dev.law.thermal,
+                                                      image_force=dev.image_force)
             counts[sel] += 1
     drawn = np.zeros(n_upd)
     net = np.zeros(n_upd)

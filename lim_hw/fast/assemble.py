@@ -60,7 +60,8 @@ def _assemble(card: Card, drive: DriveConstants, t_s: np.ndarray, tot: np.ndarra
         ok = np.isfinite(V_mid) & (V_mid > 0)
         if ok.any():
             E_eff[ok] = effective_barrier_J(V_mid[ok], dev.R_max_per_s, dev.tox_m, dev.area_m2,
-                                            dev.phi_B_eV, dev.m_eff, dev.T_K)
+                                            dev.phi_B_eV, dev.m_eff, dev.T_K, thermal=dev.law.thermal,
+                                            image_force=dev.image_force)
 
         def ratio(a: np.ndarray) -> np.ndarray:
             return np.where(E_bound > 0, a / np.where(E_bound > 0, E_bound, 1.0), np.nan)

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..device.card import Card
 from ..errors import InputError
-from .kernels import _blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants
+from .kernels import (_blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants,
+                      cell_law, law_scales)
 from .ramp import _ramp_into, _RampStats
 
 __all__ = ["BLOCK_SYNAPSES"]
@@ -69,8 +70,9 @@ def _amp_row(plan: _Plan, n: int, s0: int, s1: int) -> np.ndarray:
 class _Half:
     """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the fixed durations."""
 
-    def __init__(self, k1: Any, k2: Any, rise: float, flat: float, W: float) -> None:
+    def __init__(self, k1: Any, k2: Any, rise: float, flat: float, W: float, scales=None) -> None:
         self.k1, self.k2, self.nk2 = k1, k2, -k2
+        self.law = cell_law(scales, k2)
         self.ch, self.cF, self.cW = k1 * (0.5 * rise), k1 * flat, k1 * W
         self._G: tuple[float, Any, Any] | None = None
 
@@ -95,6 +97,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
     W = width + 2.0 * rise
     flat = width + rise
     halves = []
+    scales = law_scales(card)
     for h in (0, 1):
         if plan.tox is None:
             k1, k2 = cell_k_constants(card, dev.tox_m, dev.area_m2)
@@ -102,11 +105,11 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             tox = np.ascontiguousarray(plan.tox[2 * s0 + h:2 * s1:2])
             area = np.ascontiguousarray(plan.area[2 * s0 + h:2 * s1:2])
             k1, k2 = cell_k_constants(card, tox, area)
-        halves.append(_Half(k1, k2, rise, flat, W))
+        halves.append(_Half(k1, k2, rise, flat, W, scales))
     per_cell_k = plan.tox is not None
     U = plan.n_updates
     t_first = float(plan.t_s[0]) if U else plan.t_end_s
-    V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first) for hf in halves]
+    V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first, hf.law) for hf in halves]
     w = _Work(C)
     g = _Gather(C, per_cell_k) if plan.amp_kind != "table" else None
     lengths = _block_lengths(C, B)
@@ -116,11 +119,12 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
 
     def pulse(Vx: np.ndarray, dV: Any, hf: _Half | None, k1: Any, k2: Any, G: float) -> None:
         if ramped:
-            _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats)
+            _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats, scales)
         elif hf is not None:
-            _rect_into(w, Vx, dV, hf.nk2, hf.ch, hf.cF, hf.cW, hf.cG(G, W, rise)[1])
+            _rect_into(w, Vx, dV, hf.nk2, hf.ch, hf.cF, hf.cW, hf.cG(G, W, rise)[1], hf.law)
         else:
-            _rect_into(w, Vx, dV, -k2, k1 * (0.5 * rise), k1 * flat, k1 * W, k1 * (G - W + 0.5 * rise))
+            _rect_into(w, Vx, dV, -k2, k1 * (0.5 * rise), k1 * flat, k1 * W, k1 * (G - W + 0.5 * rise),
+                       cell_law(scales, k2))
 
     for n in range(U):
         G = float(plan.t_s[n + 1] - plan.t_s[n]) if n + 1 < U else plan.t_end_s - float(plan.t_s[n])
@@ -130,7 +134,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             if a == 0.0:
                 for h in (0, 1):
                     hf = halves[h]
-                    _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+                    _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
                     add(_QW, w.qw, n)
                 continue
             hp = 0 if a > 0 else 1
@@ -154,7 +158,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             if dV_out is not None:
                 dV_out[n, 2 * s0 + hp:2 * s1:2] = w.bz
             hf = halves[1 - hp]
-            _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+            _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
             add(_QW, w.qw, n)
             continue
 
@@ -205,7 +209,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         if dV_out is not None:
             dV_out[n, 2 * s0:2 * s1:2] = np.where(pos, w.bz, 0.0)
             dV_out[n, 2 * s0 + 1:2 * s1:2] = np.where(pos, 0.0, w.bz)
-        _free_into(w, Vb, nk2b, k1b * W, k1b * G)
+        _free_into(w, Vb, nk2b, k1b * W, k1b * G, cell_law(scales, -nk2b))
         add(_QW, w.qw, n)
         _blend(V[0], M, NM, Va, Vb, g.tmp)
         _blend(V[1], M, NM, Vb, Va, g.tmp)

@@ -15,7 +15,6 @@ import numpy as np
 from tqdm import tqdm
 
 from ..device.card import Card, card_to_dict, card_to_toml
-from ..device.floating_gate import fn_closed_form_V
 from ..energy.updates import UPDATE_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
@@ -42,8 +41,9 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
         "engine": "fast", **summarize_updates(updates),
     }
     if card.n_updates == 0:
-        d = card.device
-        v_cf = float(fn_closed_form_V(res.t_end_s, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff))
+        from ..device.floating_gate import device_voltage_V
+
+        v_cf = float(device_voltage_V(card.device, res.t_end_s))
         v_end = float(np.max(np.abs(res.V_ox_final_V / v_cf - 1.0)))
         summary.update({"retention_max_rel_error": v_end, "retention_V_ox_end_V": float(res.V_ox_final_V[0]),
                         "retention_V_ox_end_closed_form_V": v_cf})

@@ -16,8 +16,22 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from ..device.card import Card, DeviceParams
-from ..device.fn import fn_coefficients
 from .synthesis import edge_list
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A subcircuit parameter given by a deck ``.param`` of that name (rendered ``{name}``).
+
+    ``value`` is the number the deck's ``.param`` holds (used by the PySpice bridge,
+    which writes plain numbers).
+    """
+
+    name: str
+    value: float
+
+    def __float__(self) -> float:
+        return float(self.value)
 
 
 @dataclass(frozen=True)
@@ -87,7 +101,7 @@ class Instance:
     name: str
     subckt: str
     nodes: tuple[str, ...]
-    params: tuple[tuple[str, float], ...] = ()
+    params: tuple[tuple[str, float | ParamRef], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,19 +135,41 @@ class Testbench:
     saves: tuple[str, ...]
     supplies: tuple[Supply, ...] = field(default=())
     probes: tuple[TunnelProbe, ...] = field(default=())
+    params: tuple[tuple[str, float | str], ...] = field(default=())   # deck .param lines (value or expression)
 
     @property
     def sources(self) -> tuple[VSource, ...]:
         return tuple(e for e in self.elements if isinstance(e, VSource))
 
 
-def device_params(dev: DeviceParams, **override: float) -> tuple[tuple[str, float], ...]:
-    """Subcircuit parameters of ``fndam_cell`` for a device (optionally with per-cell mismatch)."""
-    tox = override.get("tox_m", dev.tox_m)
-    area = override.get("area_m2", dev.area_m2)
-    a_fn, b_fn = fn_coefficients(dev.phi_B_eV, dev.m_eff)
-    return (("tox", tox), ("area", area), ("afn", float(a_fn)), ("bfn", float(b_fn)),
-            ("cj", dev.C_j_F), ("cc", dev.C_c_F), ("cfg", dev.C_fg_F))
+#: Deck ``.param`` names of the device values (docs/simulation.md): the cells take them by name, so
+#: editing ``tox``, ``phib`` or ``meff`` in a generated deck recomputes the FN constants.
+DEVICE_PARAM_NAMES = ("tox", "area", "phib", "meff", "fnthermal", "fnimgf", "ctot", "cc", "cj", "cfg")
+
+
+def deck_params(dev: DeviceParams) -> tuple[tuple[str, float | str], ...]:
+    """The device's ``.param`` lines: geometry, FN law, capacitances; ``cfg = ctot - cc - cj`` (an expression)."""
+    return (("tox", dev.tox_m), ("area", dev.area_m2), ("phib", dev.phi_B_eV), ("meff", dev.m_eff),
+            ("fnthermal", 1.0 if dev.law.thermal else 0.0), ("fnimgf", 1.0 if dev.image_force else 0.0),
+            ("ctot", dev.C_T_F), ("cc", dev.C_c_F), ("cj", dev.C_j_F), ("cfg", "ctot - cc - cj"))
+
+
+def device_params(dev: DeviceParams, **override: float) -> tuple[tuple[str, float | ParamRef], ...]:
+    """Subcircuit parameters of ``fndam_cell``: references to :func:`deck_params` by name.
+
+    A per-cell mismatch (``tox_m``/``area_m2`` in ``override``) gives that cell its own number
+    for that key. The capacitances stay the card's (docs/device.md s.9: mismatch varies the
+    tunnelling junction, not C_T).
+    """
+    vals = dict(deck_params(dev))
+    value = {"tox": dev.tox_m, "area": dev.area_m2, "phib": dev.phi_B_eV, "meff": dev.m_eff,
+             "fnthermal": vals["fnthermal"], "fnimgf": vals["fnimgf"], "cj": dev.C_j_F, "cc": dev.C_c_F,
+             "cfg": dev.C_fg_F}
+    keys = {"tox_m": "tox", "area_m2": "area"}
+    over = {keys[k]: float(v) for k, v in override.items() if k in keys}
+    sub = {"fnthermal": "thermal", "fnimgf": "imgf"}
+    return tuple((sub.get(n, n), over[n] if n in over else ParamRef(n, value[n]))
+                 for n in ("tox", "area", "phib", "meff", "fnthermal", "fnimgf", "cj", "cc", "cfg"))
 
 
 def _options(card: Card) -> tuple[tuple[str, float | str], ...]:
@@ -215,7 +251,7 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
     return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
                      _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
-                     step, stop, tmax, saves, supplies=supplies, probes=(probe,))
+                     step, stop, tmax, saves, supplies=supplies, probes=(probe,), params=deck_params(dev))
 
 
 def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
@@ -234,7 +270,8 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
                     + _supply_vectors(supplies))
     return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
                      _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
-                     _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes)
+                     _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes,
+                     params=deck_params(dev))
 
 
 def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
@@ -287,7 +324,7 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     saves += _supply_vectors(supplies)
     return Testbench(f"lim-hw {rows}x{cols} FN-DAM synapse array: {card.name}", "array",
                      tuple(elements), tuple(ics), _options(card), step, stop, tmax, _unique(saves),
-                     supplies=tuple(supplies), probes=tuple(probes))
+                     supplies=tuple(supplies), probes=tuple(probes), params=deck_params(dev))
 
 
 def _supply_vectors(supplies: Sequence[Supply]) -> tuple[str, ...]:

@@ -6,8 +6,11 @@ tunnelling off the floating gate) on top of the natural decay, where
 pulse width (theory.md s.7). A control-gate pulse of amplitude ``V_p`` (the gate
 is driven from 0 to ``-V_p``) raises the oxide voltage by ``kappa V_p``
 (kappa = C_c/C_T), which multiplies the FN current. Between edges the
-floating gate follows the exact closed form of theory.md s.5 restarted from the
-current state; during slow (ramped) edges the ODE is integrated numerically.
+floating gate follows the exact trajectory of the card's FN law restarted from the
+current state (the closed form of theory.md s.5 for the classic law; the
+cancellation-free u-space steps of :mod:`lim_hw.device.trajectory` with the
+thermal factor and/or image force, docs/device.md s.8); during slow (ramped)
+edges the ODE is integrated numerically.
 ``V_p`` is found by root finding (Brent's method, :mod:`.rootfind`) on the charge moved, so the predicted
 step is exact within the model; ngspice then checks it.
 
@@ -25,6 +28,7 @@ import pandas as pd
 from ..constants import q_C
 from ..device.card import Card
 from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
+from ..device.fn_law import ln_rate_factor_u
 from ..errors import InputError
 from ..theory.table import bound_table
 from .rootfind import brent_root
@@ -35,31 +39,42 @@ V_P_MAX_V = 20.0
 
 @dataclass(frozen=True)
 class FGModel:
-    """Floating-gate decay law V(t) = k2 / ln(k1 t + k0) with its constants (theory.md s.5)."""
+    """Floating-gate decay law with its constants: classic ``V(t) = k2 / ln(k1 t + k0)`` (theory.md s.5)
+    times the FN law's correction (``s_V``: thermal factor, ``f1_per_V``: image force; both 0 = classic;
+    docs/device.md s.6-8)."""
 
     k1_per_s: float
     k2_V: float
     C_T_F: float
     kappa: float
+    s_V: float = 0.0
+    f1_per_V: float = 0.0
 
     @classmethod
-    def from_card(cls, card: Card) -> "FGModel":
+    def from_card(cls, card: Card, area_m2: float | None = None) -> "FGModel":
+        """The model of ``card``'s cell (``area_m2`` overrides the junction area, e.g. in a fit)."""
         d = card.device
-        k = fn_k_constants(d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
-        return cls(float(k.k1_per_s), float(k.k2_V), d.C_T_F, d.kappa)
+        area = d.area_m2 if area_m2 is None else area_m2
+        k = fn_k_constants(d.tox_m, area, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+        s, f1 = d.law.trajectory_constants(d.tox_m, float(k.k2_V))
+        return cls(float(k.k1_per_s), float(k.k2_V), d.C_T_F, d.kappa, float(s), float(f1))
 
     def drop_V(self, V_start_V: np.ndarray | float, dt_s: np.ndarray | float) -> np.ndarray:
         """Decrease of the oxide voltage after ``dt_s`` of free decay from ``V_start_V`` (V).
 
-        The cancellation-free restarted closed form
+        The cancellation-free restarted trajectory
         (:func:`lim_hw.device.floating_gate.decay_drop_from_k_V`); 0 for ``V <= 0``.
         """
-        return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V)
+        return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V, self.s_V, self.f1_per_V)
 
     def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
-        """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) (A)."""
+        """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) R(1/V) (A)."""
         V = np.asarray(V_ox_V, dtype=float)
-        return self.C_T_F * self.k1_per_s / self.k2_V * V * V * np.exp(-self.k2_V / V)
+        I = self.C_T_F * self.k1_per_s / self.k2_V * V * V * np.exp(-self.k2_V / V)
+        if self.s_V or self.f1_per_V:
+            I = I * np.exp(ln_rate_factor_u(1.0 / V, self.k2_V, self.s_V, self.f1_per_V, self.s_V != 0,
+                                            self.f1_per_V != 0))
+        return I
 
     def ramp(self, V_start_V: float, dV_drive_V: float, ramp_s: float) -> tuple[float, float]:
         """Integrate a linear control-gate ramp that adds ``dV_drive_V`` to V_ox over ``ramp_s``.

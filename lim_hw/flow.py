@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .device.card import Card, card_to_dict, card_to_toml
+from .device.card import Card, card_to_dict, card_to_toml, device_derived
 from .device.floating_gate import device_voltage_V
 from .energy.combine import combine_block_updates
 from .energy.updates import Waveforms, account_updates, summarize_updates
@@ -127,6 +127,7 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
     }
     summary["card_values"] = card_to_dict(card)
+    summary["device_derived"] = device_derived(card.device)
     bar.update()
     bar.set_postfix_str("report")
     summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too

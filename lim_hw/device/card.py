@@ -40,13 +40,27 @@ def _check_choice(section: str, key: str, value: Any, choices: tuple[str, ...]) 
     return value
 
 
+def geometry_C_j_F(area_m2: float, tox_m: float) -> float:
+    """Junction capacitance from the geometry: ``eps_ox area / t_ox`` with ``eps_ox = 3.9 eps_0`` (F).
+
+    The static permittivity of SiO2 (the junction's small-signal capacitance; the image
+    force uses the optical 2.15, docs/device.md s.7). 2.8776e-15 F for 1 um^2, 12 nm.
+    """
+    from .fn_law import EPS0_F_PER_M, EPS_R_STATIC
+
+    return EPS_R_STATIC * EPS0_F_PER_M * float(area_m2) / float(tox_m)
+
+
 @dataclass(frozen=True)
 class DeviceParams:
     """FN-DAM cell parameters (SI).
 
     ``C_T_F`` is the total floating-gate capacitance, of which ``C_c_F`` is the
     control-gate coupling capacitor and ``C_j_F`` the tunnelling-junction
-    capacitance; the rest (``C_T - C_c - C_j``) goes to ground.
+    capacitance; the rest (``C_T - C_c - C_j``) goes to ground. ``C_j_F = None``
+    (a card without the key) is computed from the geometry, ``eps_ox area / t_ox``
+    with the static ``eps_ox = 3.9 eps_0`` (2.8776 fF for 1 um^2 and 12 nm; docs/device.md
+    s.9); :attr:`C_j_from_geometry` tells which.
     ``V0_V`` is the oxide voltage (tunnelling node minus floating gate) at t = 0;
     ``V_tun_V`` the DC bias of the tunnelling node, so the floating gate starts
     at ``V_tun_V - V0_V``. ``R_max_per_s`` is the barrier-free transition rate
@@ -61,7 +75,7 @@ class DeviceParams:
     area_m2: float = 1e-12
     C_T_F: float = 100e-15
     C_c_F: float = 50e-15
-    C_j_F: float = 2e-15
+    C_j_F: float | None = None
     V0_V: float = 8.0
     V_tun_V: float = 10.0
     phi_B_eV: float = 3.2
@@ -72,6 +86,16 @@ class DeviceParams:
     image_force: bool = False
 
     FN_MODELS = ("thermal", "classic")
+
+    def __post_init__(self) -> None:
+        if self.C_j_F is None:   # resolved once; the flag survives only through card_to_dict's omission
+            object.__setattr__(self, "C_j_F", geometry_C_j_F(self.area_m2, self.tox_m))
+            object.__setattr__(self, "_C_j_geometry", True)
+
+    @property
+    def C_j_from_geometry(self) -> bool:
+        """True when ``C_j_F`` was computed as ``eps_ox area / t_ox`` (the card left the key out)."""
+        return bool(self.__dict__.get("_C_j_geometry", False))
 
     @property
     def kappa(self) -> float:
@@ -147,8 +171,10 @@ class DeviceParams:
         dev = cls(**out)
         dev.check_operating_point(dev.V0_V, "V0_V")
         if dev.C_c_F + dev.C_j_F > dev.C_T_F:
+            how = (f" (C_j_F = eps_ox area/tox = {dev.C_j_F:g} F from the geometry: give C_j_F, or a larger "
+                   "C_T_F for this area)" if dev.C_j_from_geometry else "")
             raise InputError(
-                f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F; "
+                f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F{how}; "
                 "C_T_F is the total floating-gate capacitance and must include both")
         return dev
 
@@ -362,16 +388,29 @@ def default_card() -> Card:
 
 
 def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:
-    """Plain mapping of a card (round-trips through :func:`card_from_dict`)."""
+    """Plain mapping of a card (round-trips through :func:`card_from_dict`).
+
+    A ``C_j_F`` computed from the geometry is left out (so ``with_updates`` of the
+    area or oxide recomputes it); :func:`device_derived` lists it.
+    """
     def plain(obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
+    device = plain(card.device)
+    if card.device.C_j_from_geometry:
+        del device["C_j_F"]          # computed from area and tox: recomputed when they change
     return {
-        "device": plain(card.device),
+        "device": device,
         "schedule": card.schedule.to_dict(),
         "programming": plain(card.programming),
         "simulation": plain(card.simulation),
     }
+
+
+def device_derived(dev: DeviceParams) -> dict[str, Any]:
+    """Derived device values for reports (summary.json ``device_derived``): capacitances, coupling, FN law."""
+    return {"C_j_F": dev.C_j_F, "C_j_from_geometry": dev.C_j_from_geometry, "C_fg_F": dev.C_fg_F,
+            "kappa": dev.kappa, "fn_law": dev.law.name, "ckT_at_V0": dev.ckT(dev.V0_V)}
 
 
 def card_to_toml(card: Card, header: str = "") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..device.card import Card, card_to_dict, card_to_toml
+from ..device.card import Card, card_to_dict, card_to_toml, device_derived
 from ..energy.updates import UPDATE_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
@@ -50,6 +50,7 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
     summary["provenance"] = {**versions(), "fast_model": {k: v for k, v in res.info.items()
                                                          if isinstance(v, (int, float, str, bool))}}
     summary["card_values"] = card_to_dict(card)
+    summary["device_derived"] = device_derived(card.device)
     with atomic_directory(out_dir) as tmp:
         write_csv_atomic(tmp / "updates.csv", updates)
         write_csv_atomic(tmp / "synthesis.csv", table)

@@ -144,6 +144,9 @@ def card_header(result: FitResult, base_label: str = "built-in default card") ->
         ng = result.extra["ngspice_refinement"]
         lines.append(f"refined with ngspice in the loop ({ng['iterations']} iteration(s)); RMS data - ngspice "
                      f"{ng['rms_data_minus_sim_after_V']:.3g} V")
+    if any(k in result.card_updates for k in ("area_m2", "tox_m")):
+        lines.append("C_j_F: recomputed from the fitted geometry (eps_ox area/tox) unless the base card sets it "
+                     "(then kept)")
     chi = st.get("chi2_per_dof")
     lines.append(f"fit: {st['n_points']} points, RMS residual {st['rms_residual']:.3g} {st['residual_unit']}"
                  + (f", chi^2/dof {chi:.3g}" if chi is not None else ""))

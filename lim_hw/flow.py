@@ -54,7 +54,7 @@ class FlowResult:
 def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, shot_noise_check: int = 0) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
@@ -68,8 +68,17 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     binary raw format (no text formatting, so it costs ~10 ms where a CSV of the same
     run costs about half the simulation time); ``waveforms_csv`` adds ``waveforms.csv``
     (SI-unit column names); ``write_waveforms=False`` writes neither.
+
+    ``shot_noise_check = M`` (ngspice engines) also simulates update 1's window with the
+    junction's transient shot noise for seeds 1..M (:mod:`lim_hw.netlist.shot`) and writes
+    the statistics into summary.json ``shot_noise_ngspice``.
     """
     engine = engine or card.simulation.engine
+    if card.simulation.stochastic and engine != "fast":
+        from .errors import InputError
+
+        raise InputError("[simulation] stochastic (Poisson electrons) runs in the fast engine only: ngspice makes no "
+                         "device shot noise in .tran (docs/device.md s.10); use --engine fast")
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
@@ -122,6 +131,14 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
                                    "array_block_synapses": card.simulation.array_block_synapses}
     if card.n_updates == 0:
         summary.update(retention_check(card, wf, tb))
+    else:
+        from .theory.bound_statement import bound_statement
+
+        summary["bound"] = bound_statement(card, updates)
+    if shot_noise_check and card.n_updates > 0:
+        from .netlist.shot import shot_noise_summary
+
+        summary["shot_noise_ngspice"] = shot_noise_summary(card, art.table, int(shot_noise_check))
     summary["provenance"] = {
         **versions(), **sim_info, "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},

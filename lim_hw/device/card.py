@@ -227,7 +227,11 @@ class ProgrammingSpec:
 
 @dataclass(frozen=True)
 class SimulationSpec:
-    """Transient-analysis settings. ``duration_s = 0`` means: end one period after the last update."""
+    """Transient-analysis settings. ``duration_s = 0`` means: end one period after the last update.
+
+    ``stochastic`` (fast engine only): Poisson electron counts per update and in free decay,
+    drawn with ``seed`` (:mod:`lim_hw.fast.stochastic`, docs/device.md s.10).
+    """
 
     duration_s: float = 0.0
     reltol: float = 1e-6
@@ -239,6 +243,8 @@ class SimulationSpec:
     timeout_s: float = 600.0
     max_step_s: float = 0.0
     array_block_synapses: int = 64
+    stochastic: bool = False
+    seed: int = 0
 
     METHODS = ("gear", "trap")
     ENGINES = ("batch", "shared", "fast")
@@ -248,7 +254,16 @@ class SimulationSpec:
         vals = _known(d, cls, "simulation")
         out: dict[str, Any] = {}
         for k, v in vals.items():
-            if k == "method":
+            if k == "stochastic":
+                if not isinstance(v, bool):
+                    raise InputError(f"[simulation] stochastic = {v!r} must be true or false")
+                out[k] = v
+            elif k == "seed":
+                n = _check_number("simulation", k, v, nonneg=True)
+                if isinstance(v, float) or n != int(n):
+                    raise InputError(f"[simulation] seed = {v!r} must be a whole number >= 0")
+                out[k] = int(n)
+            elif k == "method":
                 out[k] = _check_choice("simulation", k, v, cls.METHODS)
             elif k == "engine":
                 out[k] = _check_choice("simulation", k, v, cls.ENGINES)

@@ -16,7 +16,11 @@ Per *programmed cell* (a cell whose half is pulsed in that update):
   tunnelling electrons; the floor no driver can recover);
 - ``E_bound_J = N_target (E0 + |dE|)`` (Performance Walls Sec. III, per
   transition, theory.md s.8) and ``E_landauer_J = precision_bits kT ln 2``;
-- ratios of supply, net and tunnelling energy to the bound.
+- ratios of supply, net and tunnelling energy to the bound;
+- discrete electrons (docs/device.md s.10): ``N_window`` (electrons through the
+  junction in the window), the shot-noise and kT/C spreads of the step and the
+  precision ``precision_bits = log2(step / sqrt(sigma_shot^2 + kT/C_T))``
+  (:mod:`lim_hw.device.precision`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import pandas as pd
 from ..constants import kT_J, q_C
 from ..device.barrier import effective_barrier_J
 from ..device.card import Card
+from ..device.precision import PRECISION_COLUMNS, precision_columns, precision_summary
 from ..netlist.spec import Testbench, TunnelProbe
 from ..netlist.synthesis import FGModel, pulse_window_s
 from .integrate import delivered_power_W, windowed_integrals
@@ -37,7 +42,7 @@ from .integrate import delivered_power_W, windowed_integrals
 UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim",
                   "tracking_error", "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery",
                   "E_tunnel_J", "E_bound_J", "E_landauer_J", "ratio_supply_to_bound",
-                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed")
+                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed", *PRECISION_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
     halves = table["half"].to_numpy()
     n_upd = len(table)
     # per-cell quantities for every window, averaged over the cells programmed in that update
-    sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff")}
+    sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff", "N_window")}
     counts = np.zeros(n_upd)
     if n_upd:
         for probe in tb.probes:
@@ -118,6 +123,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
             N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
             sums["N_sim"][sel] += Q / q_C - N_nat
+            sums["N_window"][sel] += Q / q_C
             sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel], t_b[sel],
                                                         log_mean=True)
             V_mid = np.interp(t_mid[sel], wf.time_s, v_ox)
@@ -154,6 +160,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             "ratio_net_to_bound": np.where(E_bound > 0, E_net / E_bound, math.nan),
             "ratio_tunnel_to_bound": np.where(E_bound > 0, E_tun / E_bound, math.nan),
             "n_cells_programmed": counts.astype(int),
+            **precision_columns(N_target, sums["N_window"] / cells, dev.C_T_F, dev.T_K),
         }, columns=list(UPDATE_COLUMNS))
     return out
 
@@ -179,4 +186,5 @@ def summarize_updates(updates: pd.DataFrame) -> dict[str, float | int]:
         "eta_recovery_median": float(updates["eta_recovery"].median()),
         "tracking_error_max_abs": float(err.max()),
         "tracking_error_rms": float(np.sqrt(np.mean(updates["tracking_error"] ** 2))),
+        **(precision_summary(updates) if "precision_bits" in updates else {}),
     }

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import q_C
 from ..device.card import Card
 from ..errors import InputError
 from .kernels import (_blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants,
                       cell_law, law_scales)
 from .ramp import _ramp_into, _RampStats
+from .stochastic import ShotNoise
 
 __all__ = ["BLOCK_SYNAPSES"]
 
@@ -27,9 +29,9 @@ BLOCK_SYNAPSES = 4096
 
 # per-update block sums (index into the accumulator): count, sum beyond, sum (beyond - ref)^2,
 # window charge (all cells), tunnelling energy, its part beyond natural, sum V_p, V_p^2, V_p q_driven,
-# peak oxide voltage, flat-top charge
-_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF = range(11)
-_NQ = 11
+# peak oxide voltage, flat-top charge, window charge of the programmed cells
+_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF, _SQP = range(12)
+_NQ = 12
 
 
 # --------------------------------------------------------------------------- #
@@ -49,6 +51,7 @@ class _Plan:
     tox: np.ndarray | None    # per cell, or None
     area: np.ndarray | None
     ref_beyond: np.ndarray    # (U,) shift for the variance sums
+    seed: int | None = None   # stochastic mode (Poisson electrons, lim_hw.fast.stochastic); None = deterministic
 
     @property
     def n_updates(self) -> int:
@@ -110,6 +113,10 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
     U = plan.n_updates
     t_first = float(plan.t_s[0]) if U else plan.t_end_s
     V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first, hf.law) for hf in halves]
+    shot = None if plan.seed is None else ShotNoise(plan.seed, b0, C, B, dev.C_T_F / q_C)
+    if shot is not None:
+        for h in (0, 1):
+            shot.decay(np.full(C, dev.V0_V), V[h])
     w = _Work(C)
     g = _Gather(C, per_cell_k) if plan.amp_kind != "table" else None
     lengths = _block_lengths(C, B)
@@ -134,14 +141,21 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             if a == 0.0:
                 for h in (0, 1):
                     hf = halves[h]
+                    V0c = V[h].copy() if shot is not None else None
                     _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
+                    if shot is not None:
+                        shot.window(w, V0c, V[h], pulsed=False)
                     add(_QW, w.qw, n)
                 continue
             hp = 0 if a > 0 else 1
             vp = abs(a)
             hf = halves[hp]
+            V0c = V[hp].copy() if shot is not None else None
             pulse(V[hp], kappa * vp, hf, hf.k1, hf.k2, G)
+            if shot is not None:
+                shot.window(w, V0c, V[hp], pulsed=True)
             add(_QW, w.qw, n)
+            add(_SQP, w.qw, n)
             acc[_CNT, blk, n] += lengths
             add(_SB, w.bz, n)
             np.subtract(w.bz, ref, out=w.t1)
@@ -158,7 +172,10 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
             if dV_out is not None:
                 dV_out[n, 2 * s0 + hp:2 * s1:2] = w.bz
             hf = halves[1 - hp]
+            V0c = V[1 - hp].copy() if shot is not None else None
             _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
+            if shot is not None:
+                shot.window(w, V0c, V[1 - hp], pulsed=False)
             add(_QW, w.qw, n)
             continue
 
@@ -173,6 +190,7 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         vp = np.abs(a)
         Va = _blend(g.Va, M, NM, V[0], V[1], g.tmp)
         Vb = _blend(g.Vb, M, NM, V[1], V[0], g.tmp)
+        Va0 = Va.copy() if shot is not None else None
         if per_cell_k:
             k1a = _blend(g.k1a, M, NM, halves[0].k1, halves[1].k1, g.tmp)
             k2a = _blend(g.k2a, M, NM, halves[0].k2, halves[1].k2, g.tmp)
@@ -182,7 +200,11 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         else:
             k1b, nk2b = halves[0].k1, halves[0].nk2
             pulse(Va, kappa * vp, halves[0], halves[0].k1, halves[0].k2, G)
+        if shot is not None:
+            shot.window(w, Va0, Va, pulsed=True)
         add(_QW, w.qw, n)
+        np.multiply(w.qw, fm, out=w.t1)
+        add(_SQP, w.t1, n)
         add(_CNT, fm, n)
         w.bz *= fm
         add(_SB, w.bz, n)
@@ -209,7 +231,10 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
         if dV_out is not None:
             dV_out[n, 2 * s0:2 * s1:2] = np.where(pos, w.bz, 0.0)
             dV_out[n, 2 * s0 + 1:2 * s1:2] = np.where(pos, 0.0, w.bz)
+        Vb0 = Vb.copy() if shot is not None else None
         _free_into(w, Vb, nk2b, k1b * W, k1b * G, cell_law(scales, -nk2b))
+        if shot is not None:
+            shot.window(w, Vb0, Vb, pulsed=False)
         add(_QW, w.qw, n)
         _blend(V[0], M, NM, Va, Vb, g.tmp)
         _blend(V[1], M, NM, Vb, Va, g.tmp)

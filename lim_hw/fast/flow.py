@@ -35,11 +35,21 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
     shape: Any = tuple(array) if array is not None else 1
     res = simulate_fast(card, table, n_synapses=shape)
     bar.update()
-    updates = res.updates[list(UPDATE_COLUMNS)]
+    # the flow's columns, then the spread of the step over the programmed cells (mismatch, and Poisson
+    # electrons in the stochastic mode: docs/device.md s.10)
+    updates = res.updates[list(UPDATE_COLUMNS) + ["N_sim_std", "N_sim_min", "N_sim_max"]]
     summary: dict[str, Any] = {
         "card": card.name, "testbench": kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": "fast", **summarize_updates(updates),
     }
+    if card.n_updates > 0:
+        from ..theory.bound_statement import bound_statement
+
+        summary["bound"] = bound_statement(card, updates)
+    if res.info.get("stochastic"):
+        summary["stochastic"] = {"seed": res.info["seed"], "N_sim_std_median": float(updates["N_sim_std"].median()),
+                                 "N_sim_std_over_sqrt_N_window_median": float(
+                                     (updates["N_sim_std"] / np.sqrt(updates["N_window"])).median())}
     if card.n_updates == 0:
         from ..device.floating_gate import device_voltage_V
 

@@ -46,6 +46,10 @@ def write_report(out_dir: Path, title: str, summary: dict[str, Any], updates: pd
              "img{max-width:100%}pre{background:#f6f6f6;padding:8px;font-size:12px}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>", _EXPLAIN, "<h2>Headline</h2>",
              _table(pd.DataFrame({"quantity": list(head), "value": [str(v) for v in head.values()]}))]
+    if summary.get("bound"):   # what the bound means (summary.json "bound"; docs/theory.md s.10)
+        parts.append("<h2>What the bound means</h2><p>" + html.escape(summary["bound"]["statement"]) + "</p>")
+    for w in summary.get("warnings", []):
+        parts.append(f"<p><b>Warning:</b> {html.escape(str(w))}</p>")
     for caption, name in images.items():
         parts.append(f"<h2>{html.escape(caption)}</h2><img src='{html.escape(name)}' alt='{html.escape(caption)}'>")
     if not updates.empty:

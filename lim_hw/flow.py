@@ -74,6 +74,11 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     the statistics into summary.json ``shot_noise_ngspice``.
     """
     engine = engine or card.simulation.engine
+    if card.programming.decrease == "injection" and engine == "fast":
+        from .errors import InputError
+
+        raise InputError("[programming] decrease = \"injection\" runs in the ngspice engines (batch, shared); "
+                         "the fast model has no injector")
     if card.simulation.stochastic and engine != "fast":
         from .errors import InputError
 
@@ -132,9 +137,11 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     if card.n_updates == 0:
         summary.update(retention_check(card, wf, tb))
     else:
-        from .theory.bound_statement import bound_statement
+        from .theory.bound_statement import bound_statement, injection_summary
 
-        summary["bound"] = bound_statement(card, updates)
+        summary["bound"] = bound_statement(card, updates, art.table["half"])
+        if card.programming.decrease == "injection":
+            summary["injection"] = injection_summary(card, updates, art.table)
     if shot_noise_check and card.n_updates > 0:
         from .netlist.shot import shot_noise_summary
 
@@ -244,7 +251,7 @@ def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
             write_columns_csv_atomic(out / f"{stem}.csv", {
                 "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
             files.append(f"{stem}.csv")
-    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in tb.probes[:4]}
+    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in [p for p in tb.probes if p.kind == "fn"][:4]}
     d = card.device
     closed = None
     if card.n_updates == 0:

@@ -68,7 +68,10 @@ class DeviceParams:
     ``fn_model`` is ``"thermal"`` (default: the FN current carries the Murphy-Good
     thermal factor at ``T_K``) or ``"classic"`` (the T = 0 K law, kept for
     comparison); ``image_force`` adds Murphy-Good image-force barrier lowering
-    (default off). See docs/device.md s.6-7.
+    (default off). See docs/device.md s.6-7. ``inj_I_s_A``, ``inj_beta``,
+    ``inj_V_inj_V``: the behavioural hot-electron injector used when
+    ``[programming] decrease = "injection"`` (``I_inj = I_s beta exp(-V_inj/V_ds)``,
+    docs/device.md s.11).
     """
 
     tox_m: float = 12e-9
@@ -84,6 +87,9 @@ class DeviceParams:
     R_max_per_s: float = 5e4
     fn_model: str = "thermal"
     image_force: bool = False
+    inj_I_s_A: float = 1e-7
+    inj_beta: float = 1.0
+    inj_V_inj_V: float = 60.0
 
     FN_MODELS = ("thermal", "classic")
 
@@ -157,6 +163,9 @@ class DeviceParams:
             "m_eff": {"lo": 0.01, "hi": 10.0},
             "T_K": {"lo": 1.0, "hi": 1000.0},
             "R_max_per_s": {"positive": True},
+            "inj_I_s_A": {"positive": True, "hi": 1e-3},
+            "inj_beta": {"positive": True},
+            "inj_V_inj_V": {"positive": True, "hi": 1e3},
         }
         out: dict[str, Any] = {}
         for k, v in vals.items():
@@ -189,7 +198,11 @@ class ProgrammingSpec:
     edges of ``rise_s``, meant to be slow: adiabatic charging). ``R_drv_ohm`` is
     the driver's output resistance, where the switching dissipation happens.
     ``precision_bits`` is the weight precision each update writes; it sets the
-    Landauer reference ``precision_bits * kT ln 2`` per update.
+    Landauer reference ``precision_bits * kT ln 2`` per update. ``decrease`` says how an
+    update with a negative gradient lowers the weight: ``"pair"`` (default) pulses the
+    - half of a differential synapse (one-way tunnelling in each half), ``"injection"``
+    injects electrons into the same floating gate with a hot-electron injector
+    (docs/device.md s.11; ngspice engines, cell and synapse testbenches).
     """
 
     pulse_width_s: float = 10e-3
@@ -199,8 +212,10 @@ class ProgrammingSpec:
     rise_s: float = 1e-9
     R_drv_ohm: float = 1e5
     precision_bits: float = 8.0
+    decrease: str = "pair"
 
     SHAPES = ("rectangular", "ramped")
+    DECREASES = ("pair", "injection")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ProgrammingSpec":
@@ -209,6 +224,8 @@ class ProgrammingSpec:
         for k, v in vals.items():
             if k == "shape":
                 out[k] = _check_choice("programming", k, v, cls.SHAPES)
+            elif k == "decrease":
+                out[k] = _check_choice("programming", k, v, cls.DECREASES)
             elif k == "first_update_s":
                 out[k] = _check_number("programming", k, v, nonneg=True)
             else:

@@ -59,6 +59,9 @@ class Waveforms:
         return float(np.interp(t_s, self.time_s, self.vectors[name]))
 
     def v_ox(self, probe: TunnelProbe) -> np.ndarray:
+        """Oxide voltage of a junction probe; the drive voltage of an injector probe (its ``fg`` is empty)."""
+        if not probe.fg:
+            return self.vectors[probe.tun]
         return self.vectors[probe.tun] - self.vectors[probe.fg]
 
 
@@ -113,6 +116,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
     # per-cell quantities for every window, averaged over the cells programmed in that update
     sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff", "N_window")}
     counts = np.zeros(n_upd)
+    counts_eff = np.zeros(n_upd)
     if n_upd:
         for probe in tb.probes:
             sel = halves == probe.half
@@ -121,6 +125,14 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             v_ox = wf.v_ox(probe)
             V_a = np.interp(t_a[sel], wf.time_s, v_ox)
             Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
+            if probe.kind == "injection":   # injected electrons (docs/device.md s.11): no natural background;
+                # E_tunnel is the energy they carried, int I_inj V_ds dt
+                sums["N_sim"][sel] += Q / q_C
+                sums["N_window"][sel] += Q / q_C
+                sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel],
+                                                            t_b[sel], log_mean=True)
+                counts[sel] += 1
+                continue
             N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
             sums["N_sim"][sel] += Q / q_C - N_nat
             sums["N_window"][sel] += Q / q_C
@@ -131,6 +143,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
                                                       dev.phi_B_eV, dev.m_eff, dev.T_K, thermal=dev.law.thermal,
                                                       image_force=dev.image_force)
             counts[sel] += 1
+            counts_eff[sel] += 1
     drawn = np.zeros(n_upd)
     net = np.zeros(n_upd)
     if n_upd:
@@ -141,7 +154,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
     cells = np.maximum(counts, 1)
     N_sim = sums["N_sim"] / cells
     E_tun = sums["E_tunnel"] / cells
-    E_eff = np.where(counts > 0, sums["E_eff"] / cells, math.nan)
+    E_eff = np.where(counts_eff > 0, sums["E_eff"] / np.maximum(counts_eff, 1), math.nan)
     E_supply, E_net = drawn / cells, net / cells
     N_target = table["N_target"].to_numpy(dtype=float)
     E_bound = N_target * (table["E0_J"].to_numpy(dtype=float) + np.abs(table["dE_J"].to_numpy(dtype=float)))

@@ -10,6 +10,7 @@ add or replace elements before rendering. Every name and number is checked by
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -117,7 +118,8 @@ class TunnelProbe:
     tun: str
     fg: str
     C_T_F: float
-    half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p")
+    half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p"); "i": an injector
+    kind: str = "fn"   # "fn": a tunnelling junction; "injection": a hot-electron injector (tun = its drive)
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def _tran(card: Card) -> tuple[float, float, float]:
     return step, stop, tmax
 
 
-def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
+def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str, invert: bool = False
                  ) -> tuple[list, Supply]:
     """A control-gate driver: an ideal voltage source whose value is the sum of one step per pulse edge.
 
@@ -205,9 +207,12 @@ def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: s
     sources added a node and a branch per edge: ngspice time grew with edges x time
     points). The supply seen by energy accounting is the VCVS: ``v(top)`` and its
     branch current; the summing network is an internal signal generator that the
-    load never sees. With no pulses the driver is a 0 V source ``prefix``.
+    load never sees. With no pulses the driver is a 0 V source ``prefix``. ``invert`` drives
+    the pulses to ``+V_p`` instead of ``-V_p`` (the hot-electron injector's drain).
     """
     pulses = edge_list(card, table, half)
+    if invert:
+        pulses = [(v1, -v2, *rest) for v1, v2, *rest in pulses]
     if not pulses:
         src = VSource(prefix, top, "0", dc_V=0.0)
         return [src], Supply(prefix, f"v({top})", f"i({prefix})")
@@ -238,8 +243,35 @@ def _drivers(card: Card, table: pd.DataFrame, suffix: str) -> tuple[list, list[S
     return elements, supplies, nodes
 
 
+def injector(card: Card, table: pd.DataFrame, fg: str, suffix: str = "") -> tuple[list, Supply, TunnelProbe]:
+    """A hot-electron injector on gate ``fg`` with its drain driver (``decrease = "injection"``; docs/device.md s.11).
+
+    The drive is the ideal pulse driver of :func:`pulse_driver` (inverted: to ``+V_ds``) straight on the
+    drain node ``inj<suffix>``; its supply carries the channel energy ``I_s V_ds``.
+    """
+    dev = card.device
+    node = f"inj{suffix}"
+    chain, supply = pulse_driver(card, table, "i", node, f"vdrvi{suffix}", invert=True)
+    inst = Instance(f"xinj{suffix}", "hei_injector", (fg, node),
+                    (("is", dev.inj_I_s_A), ("beta", dev.inj_beta), ("vinj", dev.inj_V_inj_V)))
+    probe = TunnelProbe(f"xinj{suffix}", f"i(v.xinj{suffix}.vsi)", f"v({node})", "", dev.C_T_F, "i", kind="injection")
+    return [*chain, inst], supply, probe
+
+
+def _with_injector(card: Card, table: pd.DataFrame, tb: Testbench, fg: str) -> Testbench:
+    """``tb`` plus an injector on ``fg`` when the card lowers weights by injection."""
+    if card.programming.decrease != "injection":
+        return tb
+    elements, supply, probe = injector(card, table, fg)
+    ics = tb.ic_V + tuple((n, 0.0) for n in ("inj", *driver_ic_nodes(elements)))
+    saves = _unique(tb.saves + (probe.current, probe.tun, supply.v, supply.i))
+    return dataclasses.replace(tb, elements=tb.elements + tuple(elements), ic_V=ics, saves=saves,
+                               supplies=tb.supplies + (supply,), probes=tb.probes + (probe,))
+
+
 def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
-    """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate."""
+    """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate (and an injector
+    for ``decrease = "injection"``)."""
     dev = card.device
     chain, drv = pulse_driver(card, table, "p", "drv", "vdrv")
     tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
@@ -249,9 +281,10 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     step, stop, tmax = _tran(card)
     supplies = (Supply("vtun", "v(tun)", "i(vtun)"), drv)
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
-    return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
-                     _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
-                     step, stop, tmax, saves, supplies=supplies, probes=(probe,), params=deck_params(dev))
+    tb = Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
+                   _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
+                   step, stop, tmax, saves, supplies=supplies, probes=(probe,), params=deck_params(dev))
+    return _with_injector(card, table, tb, "fg")
 
 
 def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
@@ -268,10 +301,11 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     supplies = (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies)
     saves = _unique(("v(fgp)", "v(fgm)", "v(w)") + tuple(p.current for p in probes)
                     + _supply_vectors(supplies))
-    return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
-                     _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
-                     _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes,
-                     params=deck_params(dev))
+    tb = Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
+                   _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
+                   _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes,
+                   params=deck_params(dev))
+    return _with_injector(card, table, tb, "fgp")
 
 
 def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
@@ -287,6 +321,11 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     """
     if rows < 1 or cols < 1:
         raise ValueError("an array needs at least 1 row and 1 column")
+    if card.programming.decrease == "injection":
+        from ..errors import InputError
+
+        raise InputError("[programming] decrease = \"injection\" is implemented for the cell and synapse "
+                         "testbenches; simulate an array with decrease = \"pair\"")
     dev = card.device
     mismatch = mismatch or {}
     elements: list = []

@@ -16,6 +16,12 @@ step is exact within the model; ngspice then checks it.
 
 Sign conventions: ``V_ox = V(tun) - V(fg)``; transitions remove electrons from
 the floating gate, so each update raises V(fg) by ``N q / C_T`` and lowers V_ox.
+
+Bidirectional updates (``[programming] decrease = "injection"``, docs/device.md s.11):
+an update with a negative gradient (a schedule table's signed ``grad``) is a
+hot-electron injection pulse on the same gate instead (``half = "i"``): its drive
+amplitude injects ``N_target`` electrons (:mod:`lim_hw.device.injection`), lowering
+V(fg) by ``N q / C_T``; the gate's natural decay continues meanwhile.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..constants import q_C
 from ..device.card import Card
 from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
 from ..device.fn_law import ln_rate_factor_u
+from ..device.injection import injected_electrons, injection_amplitude_V
 from ..errors import InputError
 from ..theory.table import bound_table
 from .rootfind import brent_root
@@ -178,7 +185,9 @@ def synthesize(card: Card) -> pd.DataFrame:
     ``dV_fg_pred_V`` is the floating-gate step beyond natural decay predicted by
     the closed form for the synthesised pulse (= N_target q / C_T by
     construction). ``half`` is ``p`` (gradient >= 0: the + half of a synapse is
-    pulsed, raising w) or ``m``.
+    pulsed, raising w), ``m`` (the - half) or, with ``decrease = "injection"``, ``i``
+    (electrons injected into the + half; ``V_p_V`` is the injector's drive amplitude and
+    ``dV_fg_pred_V`` is negative).
     """
     dev, prog = card.device, card.programming
     model = FGModel.from_card(card)
@@ -191,6 +200,11 @@ def synthesize(card: Card) -> pd.DataFrame:
         t_n = prog.update_start_s(n)
         V = V - float(model.drop_V(V, t_n - t_prev))
         N_target = float(rec.R_per_s) * prog.pulse_width_s
+        if rec.grad < 0 and prog.decrease == "injection":
+            rows.append(_injection_row(card, model, rec, n, t_n, V, N_target))
+            V = rows[-1]["V_ox_after_V"]
+            t_prev = t_n + pulse_window_s(card)
+            continue
         V_p = solve_amplitude_V(model, card, V, N_target)
         res = apply_pulse(model, card, V, V_p)
         rows.append({
@@ -204,6 +218,20 @@ def synthesize(card: Card) -> pd.DataFrame:
         V = res.V_after_V
         t_prev = t_n + pulse_window_s(card)
     return pd.DataFrame(rows, columns=list(SYNTHESIS_COLUMNS))
+
+
+def _injection_row(card: Card, model: FGModel, rec, n: int, t_n: float, V: float, N_target: float) -> dict:
+    """Synthesis row of an injection update: drive amplitude, natural decay meanwhile, V_ox after."""
+    dev, prog = card.device, card.programming
+    args = (dev.inj_I_s_A, dev.inj_beta, dev.inj_V_inj_V, prog.pulse_width_s, prog.rise_s)
+    V_ds = injection_amplitude_V(N_target, *args)
+    N_inj = injected_electrons(V_ds, *args)
+    drop = float(model.drop_V(V, pulse_window_s(card)))
+    return {"n": n, "t_s": t_n, "eps": float(rec.eps), "grad": float(rec.grad),
+            "R_target_per_s": float(rec.R_per_s), "E0_J": float(rec.E0_J), "dE_J": float(rec.dE_J),
+            "feasible": bool(rec.feasible), "N_target": N_target, "V_p_V": V_ds, "ramp_s": prog.rise_s,
+            "V_ox_before_V": V, "V_ox_peak_V": V, "V_ox_after_V": V - drop + N_inj * q_C / dev.C_T_F,
+            "N_natural": dev.C_T_F * drop / q_C, "dV_fg_pred_V": -N_inj * q_C / dev.C_T_F, "half": "i"}
 
 
 def edge_list(card: Card, table: pd.DataFrame, half: str = "p"

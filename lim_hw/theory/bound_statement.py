@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..constants import kT_J, q_C
 
-__all__ = ["bound_statement", "headline_lines"]
+__all__ = ["bound_statement", "headline_lines", "injection_summary"]
 
 
 def _median(x: Any) -> float:
@@ -31,8 +31,12 @@ def _median(x: Any) -> float:
     return float(np.median(a)) if a.size else float("nan")
 
 
-def bound_statement(card: Any, updates: pd.DataFrame) -> dict[str, Any]:
-    """The ``bound`` block of summary.json for a run's per-update table (docs/theory.md s.10)."""
+def bound_statement(card: Any, updates: pd.DataFrame, halves: Any = None) -> dict[str, Any]:
+    """The ``bound`` block of summary.json for a run's per-update table (docs/theory.md s.10).
+
+    ``halves`` (the synthesis table's ``half`` column) marks injection updates (``"i"``), which
+    are left out of the energy per tunnelling electron (docs/device.md s.11 reports them).
+    """
     dev, prog, sch = card.device, card.programming, card.schedule
     kT = kT_J(dev.T_K)
     if updates.empty:
@@ -42,6 +46,8 @@ def bound_statement(card: Any, updates: pd.DataFrame) -> dict[str, Any]:
         per_e = updates["E_bound_J"].to_numpy(dtype=float) / N          # E0 + |dE| per transition
     with np.errstate(divide="ignore", invalid="ignore"):
         e_tun = updates["E_tunnel_J"].to_numpy(dtype=float) / updates["N_window"].to_numpy(dtype=float)
+    if halves is not None:
+        e_tun = np.where(np.asarray(halves) == "i", np.nan, e_tun)
     qV = _median(e_tun)                                  # measured energy per tunnelling electron = q <V_ox>
     floor = N * qV
     bits = _median(updates.get("precision_bits", pd.Series([math.nan])))
@@ -87,3 +93,26 @@ def headline_lines(bound: dict[str, Any]) -> list[str]:
         f"Landauer {bound['landauer_card_precision_J']:.3g} J ({bound['card_precision_bits']:g} bits); one update "
         f"reaches {bound['achieved_precision_bits_median']:.2f} bits (shot + kT/C)",
     ]
+
+
+def injection_summary(card: Any, updates: pd.DataFrame, table: pd.DataFrame) -> dict[str, Any]:
+    """The ``injection`` block of summary.json (``decrease = "injection"``; docs/device.md s.11)."""
+    from ..device.injection import injector_drive_energy_J
+
+    sel = table["half"].to_numpy() == "i"
+    if not sel.any():
+        return {"n_updates": 0}
+    dev, prog = card.device, card.programming
+    u = updates[sel]
+    V_ds = table["V_p_V"].to_numpy(dtype=float)[sel]
+    E_drive = np.array([injector_drive_energy_J(v, dev.inj_I_s_A, prog.pulse_width_s, prog.rise_s) for v in V_ds])
+    N = u["N_sim"].to_numpy(dtype=float)
+    eff = N * q_C / (dev.inj_I_s_A * (prog.pulse_width_s + prog.rise_s))
+    kT = kT_J(dev.T_K)
+    return {"n_updates": int(sel.sum()), "V_ds_median_V": _median(V_ds),
+            "E_drive_closed_form_median_J": _median(E_drive), "E_supply_median_J": _median(u["E_supply_J"]),
+            "energy_per_injected_electron_kT": _median(u["E_supply_J"].to_numpy(dtype=float) / N) / kT,
+            "injection_efficiency_median": _median(eff),
+            "tracking_error_max_abs": float(np.max(np.abs(u["tracking_error"]))),
+            "note": "hot-electron injection (behavioural, I_inj = I_s beta exp(-V_inj/V_ds)): the channel current "
+                    "I_s V_ds is the cost, ~1e5x a tunnelling update"}

@@ -31,31 +31,43 @@ from .netlist.render import render
 from .netlist.spec import Testbench
 from .outputs import (atomic_directory, write_columns_csv_atomic, write_csv_atomic, write_json_atomic,
                       write_text_atomic)
+from .progress import show_progress
 from .provenance import csv_header_comment, versions
 from .report.names import vector_column
 from .sim import netlist_sha256
 from .sim.rawfile import write_raw
 
 OUTPUT_FILES = ("updates.csv", "summary.json", "waveforms.raw", "synthesis.csv", "netlist.cir",
-                "card.toml", "fg_voltage.png", "barrier.png", "energy.png", "report.html")
+                "card.toml", "energy.png", "update_zoom.png", "fg_voltage.png", "barrier.png", "report.html")
 
 
 @dataclass
 class FlowResult:
-    """What a flow run produced (also on disk in ``out_dir``)."""
+    """What a flow run produced (also on disk in ``out_dir``, unless it ran in memory).
 
-    out_dir: Path
+    ``waveforms``: the simulated vectors by ngspice name (``result.waveforms["v(fg)"]``;
+    for an array in column blocks, the first block's), None for the fast engine.
+    """
+
+    out_dir: Path | None
     updates: pd.DataFrame
     summary: dict[str, Any]
     synthesis: pd.DataFrame
     files: list[str] = field(default_factory=list)
+    waveforms: Waveforms | None = None
 
 
-def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: str = "cell",
+def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, kind: str = "cell",
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
-             jobs: int | None = None, waveforms_csv: bool = False, shot_noise_check: int = 0) -> FlowResult:
+             jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True,
+             shot_noise_check: int = 0) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
+
+    ``out_dir=None`` runs in memory: nothing is written and the result holds the
+    tables, the summary and the waveforms. ``plots=False`` skips the PNG plots and
+    report.html (and matplotlib's import): what sweeps and regression suites want per
+    point; the numbers and the other files are the same.
 
     ``artifacts``: a prepared testbench (e.g. with per-cell mismatch or a column
     offset, built with :func:`lim_hw.netlist.spec.array_testbench`) to simulate
@@ -73,6 +85,7 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     junction's transient shot noise for seeds 1..M (:mod:`lim_hw.netlist.shot`) and writes
     the statistics into summary.json ``shot_noise_ngspice``.
     """
+    progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
     if card.programming.decrease == "injection" and engine == "fast":
         from .errors import InputError
@@ -87,7 +100,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
-        return run_fast_flow(card, Path(out_dir), kind=kind, array=array, progress=progress)
+        return run_fast_flow(card, None if out_dir is None else Path(out_dir), kind=kind, array=array,
+                             progress=progress, plots=plots)
     bar = tqdm(total=4, desc=f"lim-hw {card.name}", unit="step", disable=not progress, file=sys.stderr,
                leave=False)
     bar.set_postfix_str("synthesis + netlist")
@@ -104,10 +118,13 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
             check_columns_independent(art.testbench)
     bar.update()
     bar.set_postfix_str(f"ngspice ({engine})")
-    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL.
-    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.plots",), daemon=True)
+    # Import the plotting stack (~0.3 s) while ngspice runs: the wait releases the GIL. Not a daemon:
+    # if the simulation fails, interpreter shutdown waits for the import instead of aborting inside it.
+    draw = plots and out_dir is not None
+    preload = threading.Thread(target=importlib.import_module, args=("lim_hw.report.figures",), daemon=False)
     clock.lap("synthesis_netlist_s")
-    preload.start()
+    if draw:
+        preload.start()
     if block_cols is None:
         tb, deck, wf, sim_info = _simulate_whole(card, art, engine, progress)
         clock.lap("simulate_s")
@@ -123,7 +140,8 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
                     "simulation_wall_s": sum(r.sim_wall_s for r in block_runs),
                     "n_timepoints": max(r.n_timepoints for r in block_runs),
                     "blocks": [r.provenance() for r in block_runs]}
-    preload.join()
+    if draw:
+        preload.join()
     bar.update()
     bar.set_postfix_str("energy accounting")
     clock.lap("energy_accounting_s")
@@ -155,13 +173,15 @@ def run_flow(card: Card, out_dir: Path | str, engine: str | None = None, kind: s
     bar.update()
     bar.set_postfix_str("report")
     summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too
-    with atomic_directory(out_dir) as tmp:
-        files = _write_outputs(tmp, card, art, deck, updates, summary, wf,
-                               ("raw", "csv") if waveforms_csv else ("raw",) if write_waveforms else (),
-                               clock, block_runs)
+    files: list[str] = []
+    if out_dir is not None:
+        with atomic_directory(out_dir) as tmp:
+            files = _write_outputs(tmp, card, art, tb, updates, summary, wf,
+                                   ("raw", "csv") if waveforms_csv else ("raw",) if write_waveforms else (),
+                                   clock, block_runs, draw)
     bar.update()
     bar.close()
-    return FlowResult(Path(out_dir), updates, summary, art.table, files)
+    return FlowResult(None if out_dir is None else Path(out_dir), updates, summary, art.table, files, wf)
 
 
 def _simulate_whole(card: Card, art: NetlistArtifacts, engine: str, progress: bool
@@ -229,39 +249,34 @@ def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str
             if r.waveforms is not None]
 
 
-def _write_outputs(out: Path, card: Card, art, deck: str, updates: pd.DataFrame,
+def _write_outputs(out: Path, card: Card, art, tb: Testbench, updates: pd.DataFrame,
                    summary: dict[str, Any], wf: Waveforms, waveform_formats: tuple[str, ...], clock: _Clock,
-                   block_runs: list[BlockRun]) -> list[str]:
-    from .report import html as html_report  # matplotlib is imported only when a report is written
-    from .report import plots
+                   block_runs: list[BlockRun], draw: bool = True) -> list[str]:
 
-    tb = art.testbench
-    write_csv_atomic(out / "updates.csv", updates)
-    write_csv_atomic(out / "synthesis.csv", art.table)
+    write_csv_atomic(out / "updates.csv", updates, provenance=False)  # versions: summary.json
+    write_csv_atomic(out / "synthesis.csv", art.table, provenance=False)
     stamp = csv_header_comment().lstrip("# ").strip()
-    write_text_atomic(out / "netlist.cir", deck.replace("\n", f"\n* {stamp}\n", 1) + ".end\n")
+    write_text_atomic(out / "netlist.cir", art.file_text(stamp=stamp, testbench=None if block_runs else tb))
     card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw)\n{stamp}")
     write_text_atomic(out / "card.toml", card_toml)
     files = ["updates.csv", "summary.json", "synthesis.csv", "netlist.cir", "card.toml"]
     for stem, w in _waveform_files(wf, block_runs) if waveform_formats else ():
         if "raw" in waveform_formats:
-            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title)
+            write_raw(out / f"{stem}.raw", w.time_s, w.vectors, title=tb.title,
+                      ngspice=str(summary["provenance"].get("ngspice", "ngspice")))
             files.append(f"{stem}.raw")
         if "csv" in waveform_formats:
             write_columns_csv_atomic(out / f"{stem}.csv", {
-                "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}})
+                "time_s": w.time_s, **{vector_column(k): v for k, v in w.vectors.items()}}, provenance=False)
             files.append(f"{stem}.csv")
-    fg_traces = {f"V({p.fg[2:-1]})": wf[p.fg] for p in [p for p in tb.probes if p.kind == "fn"][:4]}
-    d = card.device
-    closed = None
-    if card.n_updates == 0:
-        closed = d.V_tun_V - device_voltage_V(card.device, wf.time_s)
-    images = {"Floating-gate voltage over time": plots.plot_floating_gate(
-        wf.time_s, fg_traces, updates, out / "fg_voltage.png", closed).name}
-    if not updates.empty:
-        images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
-            updates, d.T_K, out / "barrier.png").name
-        images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, out / "energy.png").name
+    if not draw:
+        clock.lap("waveforms_plots_s")
+        write_json_atomic(out / "summary.json", summary)
+        return files
+    from .report import html as html_report  # matplotlib is imported only when a report is written
+    from .report.figures import run_figures
+
+    images = run_figures(out, card, art.table, updates, tb, wf)
     files += list(images.values())
     clock.lap("waveforms_plots_s")
     write_json_atomic(out / "summary.json", summary)

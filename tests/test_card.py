@@ -81,7 +81,8 @@ def test_netlist_command_writes_netlist_and_synthesis(tmp_path):
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     assert text.rstrip().endswith(".end") and ".include" in text and text.count("fndam_cell") == 8
-    assert (tmp_path / "cell_synthesis.csv").read_text().startswith("# lim_hw=")
+    assert "* lim_hw=" in text                      # the versions: in the deck's header
+    assert (tmp_path / "cell_synthesis.csv").read_text().startswith("n,t_s,")   # a plain CSV beside it
 
 
 def test_rise_too_short_for_ngspice_is_rejected_before_simulating(tmp_path):

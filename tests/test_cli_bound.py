@@ -20,17 +20,17 @@ KT = k_B_J_per_K * 300.0
 
 
 def test_bound_prints_table_and_totals(capsys):
-    assert main(["bound", "--n-updates", "6"]) == 0
+    assert main(["bound", "--n-updates", "6", "--eps0", "0.5", "--n0", "1", "--R-max", "1e6"]) == 0
     out = capsys.readouterr().out
     for word in ("E0_kT", "E_diss_J", "feasible", "totals per parameter", "E_diss_total_J", "Robbins-Monro"):
         assert word in out
-    assert out.count("False") == 2          # n = 1, 2 infeasible for the default schedule
+    assert out.count("False") == 2          # n = 1, 2 infeasible for eps0 = 0.5, n0 = 1
 
 
 def test_bound_csv_json_plot(tmp_path, capsys):
     csv = tmp_path / "b.csv"
     png = tmp_path / "b.png"
-    rc = main(["bound", "--kind", "power", "--p", "0.7", "--n-updates", "40", "--R-max", "1e3",
+    rc = main(["bound", "--kind", "power", "--p", "0.7", "--eps0", "0.5", "--n-updates", "40", "--R-max", "1e3",
                "--csv", str(csv), "--plot", str(png), "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)

@@ -14,7 +14,7 @@ import pytest
 
 from lim_hw.device.card import default_card
 from lim_hw.energy.integrate import energy_delivered_J, integral
-from lim_hw.energy.updates import Waveforms, update_windows
+from lim_hw.energy.updates import UPDATE_COLUMNS, Waveforms, update_windows
 from lim_hw.flow import run_flow
 from lim_hw.netlist import generate
 from lim_hw.sim import simulate
@@ -34,6 +34,19 @@ def test_tracking_error_below_bound(default_run):
     err = default_run.updates["tracking_error"].abs()
     assert len(err) == 20
     assert err.max() < TRACKING_BOUND
+
+
+def test_bound_without_config_equals_the_default_run(default_run, capsys):
+    """`lim-hw bound` defaults to the default card (schedule, R_max, T): its barrier E0_n and its
+    bound per transition equal the run's E0_J and E_bound_J / N_target (to the 12 digits of the CSV)."""
+    from lim_hw.cli import main
+
+    assert main(["bound", "--json"]) == 0
+    steps = pd.DataFrame(json.loads(capsys.readouterr().out)["steps"])
+    u = default_run.updates
+    assert len(steps) == len(u) == 20
+    np.testing.assert_allclose(steps["E0_J"], u["E0_J"], rtol=1e-12)
+    np.testing.assert_allclose(steps["E_diss_J"], u["E_bound_J"] / u["N_target"], rtol=1e-12)
 
 
 def test_energy_conservation_in_every_update_window(default_run):
@@ -104,14 +117,15 @@ def test_run_command_writes_every_output_and_report_links_exist(tmp_path):
     html = (out / "report.html").read_text()
     refs = re.findall(r"(?:src|href)='([^']+)'", html)
     assert refs and all((out / r).exists() for r in refs)
-    updates = pd.read_csv(out / "updates.csv", comment="#")
+    updates = pd.read_csv(out / "updates.csv")  # plain CSV: the versions are in summary.json
+    assert updates.shape == (20, len(UPDATE_COLUMNS))
     for col in ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "N_sim", "E_supply_J",
                 "E_tunnel_J", "E_bound_J", "ratio_supply_to_bound", "ratio_tunnel_to_bound"):
         assert col in updates.columns
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["ngspice"].startswith("ngspice")
-    assert (out / "updates.csv").read_text().startswith("# lim_hw=")
-    wave = pd.read_csv(out / "waveforms.csv", comment="#")
+    assert summary["provenance"]["lim_hw"] and summary["provenance"]["numpy"]
+    wave = pd.read_csv(out / "waveforms.csv")
     assert wave.columns[0] == "time_s" and "V_fg_V" in wave.columns
     raw = read_raw(out / "waveforms.raw")  # the same samples, binary (CSV keeps 12 digits, time 17)
     assert raw.names[0] == "time" and "v(fg)" in raw.names

@@ -124,8 +124,24 @@ def test_compare_all_pass():
 def test_provenance_note():
     assert provenance_note({"ngspice": "a"}, {"ngspice": "a"}) == ""
     assert provenance_note({}, {"ngspice": "a"}) == ""
-    note = provenance_note({"ngspice": "b", "options": {"reltol": 1e-5}, "netlist_sha256": "x"},
-                           {"ngspice": "a", "options": {"reltol": 1e-6}, "netlist_sha256": "y"})
+    note = provenance_note({"ngspice": "b", "options": {"reltol": 1e-5}, "deck_sha256": "x"},
+                           {"ngspice": "a", "options": {"reltol": 1e-6}, "deck_sha256": "y"})
     assert "ngspice differs: baseline a, here b" in note
     assert "options differ: reltol 1e-06 -> 1e-05" in note
     assert "netlist differs" in note
+    # the hash of the deck as simulated holds the checkout's library path: no note from it alone
+    assert provenance_note({"netlist_sha256": "x", "deck_sha256": "d"}, {"netlist_sha256": "y", "deck_sha256": "d"}) == ""
+
+
+def test_portable_deck_digest_ignores_checkout_and_stamp_but_not_the_circuit():
+    """Why "[netlist differs from the baseline's]" tagged every failure on a fresh clone: the
+    recorded hash covered the absolute .include path. The portable digest does not."""
+    from lim_hw.netlist import generate
+    from lim_hw.netlist.render import portable_sha256, render_file
+
+    art = generate(default_card())
+    here = render_file(art.testbench, "/work/a/circuits/lim_hw.lib", stamp="lim_hw=0.1.0 python=3.11")
+    clone = render_file(art.testbench, "/tmp/fresh/circuits/lim_hw.lib", stamp="lim_hw=0.1.0 python=3.12")
+    assert here != clone and portable_sha256(here) == portable_sha256(clone)
+    thicker = generate(default_card().with_updates(device={"tox_m": 12.24e-9}))
+    assert portable_sha256(render_file(thicker.testbench, "/work/a/circuits/lim_hw.lib")) != portable_sha256(here)

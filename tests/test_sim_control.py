@@ -8,7 +8,7 @@ import pytest
 from lim_hw.errors import InputError, LimHwError
 from lim_hw.sim import (ConvergenceError, NetlistError, RawFileError, SimResult,
                         SimulationError, UnknownVectorError, simulate)
-from lim_hw.sim.control import (batch_control, check_netlist, netlist_sha256, save_commands,
+from lim_hw.sim.control import (batch_control, check_netlist, engine_deck, netlist_sha256, save_commands,
                                 validate_vectors)
 from lim_hw.sim.errors import clean_log, error_from_log
 from lim_hw.sim.rawfile import parse_raw
@@ -67,7 +67,7 @@ def test_batch_control_block():
     ("\nr1 a 0 1k\n.tran 1n 10n\n", "empty"),
     (".tran 1n 10n\nr1 a 0 1k\n", "title"),
     ("* t\nr1 a 0 1k\n", "no .tran"),
-    ("* t\nr1 a 0 1k\n.tran 1n 10n\n.end\n", ".end"),
+    ("* t\nr1 a 0 1k\n.end\n.tran 1n 10n\n", ".end' with more deck after it"),
     ("* t\nr1 a 0 1k\n.tran 1n 10n\n.control\nshell ls\n.endc\n", ".control"),
     ("* t\nr1 a 0 1k\n.TRAN 1n 10n\n  .ENDC\n", ".endc"),
     ("* t\n.include models/fn.lib\nr1 a 0 1k\n.tran 1n 10n\n", "absolute"),
@@ -81,6 +81,17 @@ def test_bad_netlists(deck, match):
 def test_good_netlist_with_subckt_ends():
     check_netlist("* t\n.subckt cell a\nr1 a 0 1k\n.ends cell\nx1 n cell\n.TRAN 1n 10n uic\n"
                   ".include /abs/fn.lib\n.lib \"/abs/x.lib\" tt\n")
+
+
+def test_closing_end_and_meas_are_dropped_for_the_engine():
+    deck = "* t\n.include ../lib/x.lib\nr1 a 0 1k\n.tran 1n 10n\n.meas tran m1 integ v(a)\n+ from=0 to=1n\n.end\n* c\n"
+    check_netlist(deck, base_dir="/abs/decks")  # a closing .end and a relative include with the deck's folder
+    out = engine_deck(deck, base_dir="/abs/decks")
+    assert '.include "/abs/lib/x.lib"' in out
+    assert ".end" not in out.split() and ".meas" not in out and "from=0" not in out
+    assert out.splitlines()[-1] == ".tran 1n 10n"
+    with pytest.raises(InputError, match="relative path"):
+        check_netlist(deck)
 
 
 def test_simulate_rejects_bad_arguments_before_running():

@@ -153,4 +153,4 @@ def test_keys_are_content_hashes(tmp_path):
 
 def test_example_sweep_loads():
     s = load_sweep(EXAMPLES / "tox_mismatch.toml")
-    assert s.n_points == 24 and s.montecarlo.n == 4 and s.base.n_updates == 10
+    assert s.n_points == 48 and s.montecarlo.n == 8 and s.base.n_updates == 10

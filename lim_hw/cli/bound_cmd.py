@@ -4,9 +4,13 @@ Performance Walls (Chakrabartty & Cauwenberghs, ISCAS 2023) Eqs. 1-7: for each
 update n the barrier E0_n (Eq. 4, clamped at 0 when infeasible), the gradient
 energy dE_n = -kT eps_n g_n^2 (Eqs. 5-6) and E_diss_n = E0_n + |dE_n|.
 
+Without ``--config`` the schedule, R_max and T are the default device card's
+(lim_hw/data/default_card.toml), so the numbers equal those of ``lim-hw run``;
+flags override single values.
+
 Examples::
 
-    lim-hw bound                               # default inverse schedule, 20 updates
+    lim-hw bound                               # the default card: inverse schedule, 20 updates
     lim-hw bound --kind power --p 0.7 --n-updates 1000 --csv bound.csv --plot bound.png
     lim-hw bound --config schedule.toml --json
 """
@@ -27,8 +31,6 @@ import pandas as pd
 from ..errors import InputError, one_line
 from ..tomlfile import read_toml
 
-DEFAULT_R_MAX_PER_S = 1e6
-DEFAULT_T_K = 300.0
 
 #: flag dest -> ScheduleSpec field
 _SCHEDULE_FLAGS = {"kind": "kind", "n_updates": "n_updates", "eps0": "eps0", "n0": "n0", "p": "p",
@@ -45,24 +47,25 @@ def register(subparsers: Any) -> None:
                     "schedule with update rate R_n = R_max eps_n^(1+alpha).")
     g = p.add_argument_group("schedule (override --config values)")
     g.add_argument("--kind", choices=("inverse", "power", "exponential", "constant", "table"),
-                   help="learning-rate schedule (default inverse: eps0/(1+(n-1)/n0))")
-    g.add_argument("--n-updates", dest="n_updates", type=int, help="number of updates (default 20)")
-    g.add_argument("--eps0", type=float, help="initial learning rate (default 0.5)")
-    g.add_argument("--n0", type=float, help="inverse schedule time constant (default 1)")
+                   help="learning-rate schedule (default: the default card's, inverse: eps0/(1+(n-1)/n0))")
+    g.add_argument("--n-updates", dest="n_updates", type=int, help="number of updates (default card: 20)")
+    g.add_argument("--eps0", type=float, help="initial learning rate (default card: 0.2)")
+    g.add_argument("--n0", type=float, help="inverse schedule time constant (default card: 5)")
     g.add_argument("--p", type=float, help="power schedule exponent: eps0 n^-p (default 1)")
     g.add_argument("--gamma", type=float, help="exponential schedule: eps0 gamma^(n-1) (default 0.9)")
     g.add_argument("--alpha", type=float, help="update-rate exponent, R = R_max eps^(1+alpha), 0<alpha<1 "
-                                               "(default 0.5)")
+                                               "(default card: 0.5)")
     g.add_argument("--grad", type=float, help="gradient magnitude g (default 1)")
     g.add_argument("--table-csv", dest="table_csv", metavar="CSV",
                    help="kind=table: CSV with columns n, eps [, R_per_s, grad]")
     d = p.add_argument_group("device")
     d.add_argument("--R-max", dest="R_max", type=float, metavar="PER_S",
-                   help=f"spontaneous transition rate R_max in 1/s (default {DEFAULT_R_MAX_PER_S:g})")
-    d.add_argument("--T", dest="T", type=float, metavar="K", help=f"temperature in K (default {DEFAULT_T_K:g})")
+                   help="spontaneous transition rate R_max in 1/s (default: the default card's, 5e4)")
+    d.add_argument("--T", dest="T", type=float, metavar="K", help="temperature in K (default card: 300)")
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML with a [schedule] table and optional [device] R_max_per_s, T_K, "
-                        "or a whole device card (its schedule, R_max_per_s and T_K are used)")
+                        "or a whole device card (its schedule, R_max_per_s and T_K are used); "
+                        "default: the built-in default card, as `lim-hw run` uses")
     o = p.add_argument_group("output")
     o.add_argument("--csv", metavar="FILE", help="write the per-update table as CSV (atomic)")
     o.add_argument("--json", action="store_true", help="print JSON (table, totals, versions) to stdout")
@@ -115,11 +118,15 @@ def resolve_inputs(args: argparse.Namespace):
     """Merge --config and flags -> (ScheduleSpec, R_max_per_s, T_K)."""
     from ..theory.schedules import ScheduleSpec
 
-    sched: dict = {}
-    dev: dict = {}
     base = Path.cwd()
     if getattr(args, "config", None):
         sched, dev, base = load_config(args.config)
+    else:  # the default card's schedule and device, so the numbers equal `lim-hw run`'s
+        from ..device.card import default_card
+
+        card = default_card()
+        sched = card.schedule.to_dict()
+        dev = {"R_max_per_s": card.device.R_max_per_s, "T_K": card.device.T_K}
     flag_sched = {field: getattr(args, dest) for dest, field in _SCHEDULE_FLAGS.items()
                   if getattr(args, dest, None) is not None}
     if "table_csv" in flag_sched:
@@ -131,8 +138,13 @@ def resolve_inputs(args: argparse.Namespace):
         sched.pop("table_csv", None)      # --kind overrides a config table
     sched.update(flag_sched)
     spec = ScheduleSpec.from_dict(sched, base_dir=base)
-    R_max = args.R_max if args.R_max is not None else dev.get("R_max_per_s", DEFAULT_R_MAX_PER_S)
-    T = args.T if args.T is not None else dev.get("T_K", DEFAULT_T_K)
+    if dev.keys() < {"R_max_per_s", "T_K"}:  # a config without [device] values: the default card's
+        from ..device.card import default_card
+
+        d = default_card().device
+        dev = {"R_max_per_s": d.R_max_per_s, "T_K": d.T_K, **dev}
+    R_max = args.R_max if args.R_max is not None else dev["R_max_per_s"]
+    T = args.T if args.T is not None else dev["T_K"]
     return spec, _positive("R_max_per_s (--R-max)", R_max), _positive("T_K (--T)", T)
 
 

@@ -28,7 +28,7 @@ def add_codesign_switches(p: argparse.ArgumentParser, run: Callable[[argparse.Na
                           ngspice_help: str) -> None:
     """Add the closing ``--no-ngspice`` and ``--quiet`` switches and set ``run`` as the command."""
     p.add_argument("--no-ngspice", action="store_true", help=ngspice_help)
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--quiet", action="store_true", help="print only the line naming the results folder")
     p.set_defaults(func=run)
 
 

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default) or tox_m and area_m2 given phi_B_eV and m_eff (geometry)")
     p.add_argument("--gamma", type=float, default=None,
                    help="pulse only: fix the exponent of dV ~ (1 + t/t0)^-gamma (1 = ideal 1/t law)")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--quiet", action="store_true", help="print only the line naming the card written")
     p.set_defaults(func=run)
 
 
@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if files is not None:
         write_report(files, args.report)
     write_text_atomic(args.output, text)
-    if not args.quiet:
+    if args.quiet:
+        print(f"card: {args.output}")
+    else:
         _print(result, args)
     return 0
 

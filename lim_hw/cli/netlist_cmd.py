@@ -9,6 +9,7 @@ from ..device.card import default_card_path, load_card
 from ..netlist.generate import generate, parse_array
 from ..netlist.render import relative_library
 from ..outputs import write_csv_atomic, write_text_atomic
+from ..provenance import csv_header_comment
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--array", metavar="ROWSxCOLS", help="array of differential synapses, e.g. 4x4")
     p.add_argument("--synthesis-csv", type=Path, default=None,
                    help="synthesis table to write (default: OUT_synthesis.csv beside the netlist)")
-    p.add_argument("--absolute-include", action="store_true",
-                   help="write an absolute .include path (default: relative to the netlist file)")
+    inc = p.add_mutually_exclusive_group()
+    inc.add_argument("--relative-include", action="store_true",
+                     help="name the circuit library relative to the netlist file (portable decks checked in "
+                          "beside the library, like netlists/); default: its absolute installed path, the "
+                          "same .include as the decks lim-hw simulates")
+    inc.add_argument("--absolute-include", action="store_true", help=argparse.SUPPRESS)  # the default now
     p.set_defaults(func=run)
 
 
@@ -34,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     array = parse_array(args.array)
     art = generate(card, "synapse" if args.synapse else "cell", array)
     out: Path = args.output
-    library = None if args.absolute_include else relative_library(out)
-    text = art.file_text(library) if library else art.file_text()
+    stamp = csv_header_comment().lstrip("# ").strip()
+    text = art.file_text(relative_library(out), stamp=stamp) if args.relative_include else art.file_text(stamp=stamp)
     csv_path = args.synthesis_csv or out.with_name(out.stem + "_synthesis.csv")
-    write_csv_atomic(csv_path, art.table)
+    write_csv_atomic(csv_path, art.table, provenance=False)  # versions: the deck's header
     write_text_atomic(out, text)
-    print(f"wrote {out} ({len(art.table)} updates, {len(art.testbench.elements)} elements) and {csv_path}")
+    print(f"wrote {out} ({len(art.table)} updates, {len(art.testbench.elements)} elements; "
+          f"`ngspice -b {out}` prints its self-check) and {csv_path}")
     return 0

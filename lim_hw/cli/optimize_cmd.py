@@ -85,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
             c = check[1]
             print(f"  ngspice re-simulation: drawn energy within {c['max_abs_rel_drawn']:.2%}, tunnelling within "
                   f"{c['max_abs_rel_tunnel']:.2%}, transitions within {c['max_abs_rel_N']:.2%}")
-        print(f"results in {args.output}/")
+    print(f"results in {args.output}/")  # the one line --quiet keeps
     return 0

@@ -47,7 +47,9 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
     p.add_argument("--shot-noise-check", dest="shot_noise_check", type=_positive_int, default=0, metavar="M",
                    help="ngspice engines: also simulate update 1 with transient shot noise (TRNOISE scaled by the "
                         "FN current) for M seeds and report its spread in summary.json (docs/device.md s.10)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or table: only the line naming the results folder (progress bars "
+                        "are shown on a terminal only)")
 
 
 def execute(card, args: argparse.Namespace) -> FlowResult:
@@ -74,9 +76,10 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def print_result(res: FlowResult) -> None:
+def print_result(res: FlowResult, quiet: bool = False) -> None:
+    """The per-update table and the headline; with ``quiet`` only the closing result line."""
     s = res.summary
-    if not res.updates.empty:
+    if not quiet and not res.updates.empty:
         with pd.option_context("display.width", 200, "display.max_rows", 60, "display.float_format",
                                "{:.4g}".format):
             print(res.updates[list(TABLE_COLUMNS)].to_string(index=False))
@@ -94,7 +97,7 @@ def print_result(res: FlowResult) -> None:
             print(line)
         for w in s.get("warnings", []):
             print(f"warning: {w}")
-    elif "retention_max_rel_error" in s:
+    elif not quiet and "retention_max_rel_error" in s:
         print(f"retention run: V_ox(end) = {s['retention_V_ox_end_V']:.6g} V, closed form "
               f"{s['retention_V_ox_end_closed_form_V']:.6g} V, max relative error {s['retention_max_rel_error']:.2e}")
     print(f"results in {res.out_dir}/ (report.html ties them together)")
@@ -102,14 +105,10 @@ def print_result(res: FlowResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     card = load_card(args.card)
-    res = execute(card, args)
-    if not args.quiet:
-        print_result(res)
+    print_result(execute(card, args), quiet=args.quiet)
     return 0
 
 
 def default_run(args: argparse.Namespace) -> int:
-    res = execute(default_card(), args)
-    if not args.quiet:
-        print_result(res)
+    print_result(execute(default_card(), args), quiet=args.quiet)
     return 0

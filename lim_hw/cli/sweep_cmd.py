@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue the sweep in DIR: run only the points it does not hold yet")
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also rerun the points that failed before")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or summary: only the line naming the results (bars: on a terminal only)")
     p.set_defaults(func=run)
 
 
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"lim-hw: sweep interrupted by {name}: {res.n_ok + res.n_failed} of {res.n_points} points "
               f"done, kept in {res.out_dir}/points.jsonl; rerun with --resume to finish", file=sys.stderr)
         return 128 + res.interrupted
-    if not args.quiet:
+    if args.quiet:
+        print(f"results in {res.out_dir}/sweep.csv ({res.n_ok} ok, {res.n_failed} failed)")
+    else:
         print(f"sweep {spec.name}: {res.n_points} points, {res.n_ok} ok, {res.n_failed} failed "
               f"({res.n_run} run now on {res.executor}) in {res.wall_s:.1f} s")
         if res.n_failed:

@@ -22,10 +22,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "training next to cumulative energy per parameter, the LIM bound, the Landauer "
                     "reference and a conventional digital update, and checks a window of updates in ngspice.",
         input_name="config", input_help="training config (TOML; see examples/train.toml)")
+    p.add_argument("--resume", action="store_true",
+                   help="MLP configs: continue from the checkpoint DIR.checkpoint.npz of an interrupted run")
     add_codesign_switches(p, run, ngspice_help="skip the ngspice check of a window of updates")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..codesign.mlp_config import is_mlp_config
+    from ..tomlfile import read_toml
+
+    data, _ = read_toml(args.config, "training config")
+    if is_mlp_config(data):
+        from .train_mlp_cmd import run_mlp
+
+        return run_mlp(args, data)
+    if args.resume:
+        from ..errors import InputError
+
+        raise InputError("--resume applies to MLP configs (with a [model] table) only")
     from ..codesign.train import load_train_config, ngspice_check_training, train, write_train_outputs
 
     cfg = load_train_config(args.config)
@@ -56,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
                   f"{c['n_updates_checked']} updates): max |dN/N| {c['max_abs_rel_N']:.2e}, "
                   f"max |dV_fg diff| {c['max_abs_dV_fg_diff_V']:.2e} V, drawn energy within "
                   f"{c['max_abs_rel_drawn']:.2%}")
-        print(f"results in {args.output}/")
+    print(f"results in {args.output}/")  # the one line --quiet keeps
     return 0

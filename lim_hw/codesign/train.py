@@ -77,7 +77,7 @@ from ..tomlfile import read_toml
 from ..theory.lim import feasible_barrier
 from ..theory.schedules import ScheduleSpec, eps_at
 from .datasets import Dataset, DataSpec, _integer, _number, make_dataset
-from .ngspice_check import ngspice_window
+from .replay import replay_synapse
 from .pulse_model import V_P_MAX_V, CellModel, PulseTiming, natural_drop_V, pulse_eval, solve_amplitudes
 
 __all__ = ["CONVENTIONAL_UPDATE_J", "CONVENTIONAL_SOURCE", "TrainingSpec", "MismatchSpec", "CheckSpec",
@@ -97,6 +97,58 @@ LR_KINDS = ("inverse", "power", "exponential", "constant", "device")
 
 
 # =============================================================================== config
+def training_fields(cls: type, d: Mapping[str, Any], int_keys: tuple[str, ...]) -> dict[str, Any]:
+    """Validated ``[training]`` keys of ``cls`` (shared by the linear and the MLP trainer); ``int_keys`` >= 1."""
+    kw: dict[str, Any] = {}
+    for k, v in _known("training", d, cls).items():
+        if k == "lr":
+            if v not in LR_KINDS:
+                raise InputError(f"[training] lr = {v!r} is not one of {', '.join(LR_KINDS)}")
+            kw[k] = v
+        elif k in ("shot_noise", "zero_offset"):
+            if not isinstance(v, bool):
+                raise InputError(f"[training] {k} must be true or false, got {v!r}")
+            kw[k] = v
+        elif k in int_keys:
+            kw[k] = _integer("training", k, v, lo=1)
+        elif k == "seed":
+            kw[k] = _integer("training", k, v, lo=0)
+        elif k == "gamma":
+            kw[k] = _number("training", k, v, positive=True, hi=1.0)
+        elif k == "min_electrons":
+            kw[k] = _number("training", k, v, lo=0.0)
+        elif k == "electrons_per_weight":
+            kw[k] = _number("training", k, v, positive=True, hi=1e9)
+        else:
+            kw[k] = _number("training", k, v, positive=True)
+    return kw
+
+
+def card_from_config(d: Mapping[str, Any], base_dir: Path | None) -> Card:
+    """The device card of a training config: ``[card] path`` (or the built-in) with table overrides."""
+    card_tab = d.get("card", {})
+    if not isinstance(card_tab, Mapping):
+        raise InputError("[card] must be a table with an optional key path = \"card.toml\"")
+    for k in card_tab:
+        if k != "path":
+            raise InputError(f"unknown key [card] {k}; the only key is path (a device card TOML)")
+    path = card_tab.get("path", "")
+    if not isinstance(path, str):
+        raise InputError("[card] path must be a string (a device card TOML, relative to the config)")
+    if path:
+        p = Path(path).expanduser()
+        if base_dir is not None and not p.is_absolute():
+            p = base_dir / p
+        card = load_card(p)
+    else:
+        card = default_card()
+    overrides = {sec: d[sec] for sec in ("device", "programming", "simulation") if sec in d}
+    for sec, tab in overrides.items():
+        if not isinstance(tab, Mapping):
+            raise InputError(f"[{sec}] must be a TOML table of card keys")
+    return card.with_updates(**overrides) if overrides else card
+
+
 @dataclass(frozen=True)
 class TrainingSpec:
     """The ``[training]`` table: SGD and how updates become pulses."""
@@ -117,28 +169,7 @@ class TrainingSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainingSpec":
-        kw: dict[str, Any] = {}
-        for k, v in _known("training", d, cls).items():
-            if k == "lr":
-                if v not in LR_KINDS:
-                    raise InputError(f"[training] lr = {v!r} is not one of {', '.join(LR_KINDS)}")
-                kw[k] = v
-            elif k in ("shot_noise", "zero_offset"):
-                if not isinstance(v, bool):
-                    raise InputError(f"[training] {k} must be true or false, got {v!r}")
-                kw[k] = v
-            elif k in ("n_steps", "batch_size", "eval_every"):
-                kw[k] = _integer("training", k, v, lo=1)
-            elif k == "seed":
-                kw[k] = _integer("training", k, v, lo=0)
-            elif k == "gamma":
-                kw[k] = _number("training", k, v, positive=True, hi=1.0)
-            elif k == "min_electrons":
-                kw[k] = _number("training", k, v, lo=0.0)
-            elif k == "electrons_per_weight":
-                kw[k] = _number("training", k, v, positive=True, hi=1e9)
-            else:
-                kw[k] = _number("training", k, v, positive=True)
+        kw = training_fields(cls, d, ("n_steps", "batch_size", "eval_every"))
         spec = cls(**kw)
         if spec.n_steps > 100_000:
             raise InputError("[training] n_steps above 100000 is not supported; train in chunks")
@@ -256,28 +287,7 @@ def train_config_from_dict(d: Mapping[str, Any], base_dir: Path | None = None, n
     for k in d:
         if k not in _TOP:
             raise InputError(f"unknown table [{k}] in the training config; allowed: {', '.join(_TOP)}")
-    card_tab = d.get("card", {})
-    if not isinstance(card_tab, Mapping):
-        raise InputError("[card] must be a table with an optional key path = \"card.toml\"")
-    for k in card_tab:
-        if k != "path":
-            raise InputError(f"unknown key [card] {k}; the only key is path (a device card TOML)")
-    path = card_tab.get("path", "")
-    if not isinstance(path, str):
-        raise InputError("[card] path must be a string (a device card TOML, relative to the config)")
-    if path:
-        p = Path(path).expanduser()
-        if base_dir is not None and not p.is_absolute():
-            p = base_dir / p
-        card = load_card(p)
-    else:
-        card = default_card()
-    overrides = {sec: d[sec] for sec in ("device", "programming", "simulation") if sec in d}
-    for sec, tab in overrides.items():
-        if not isinstance(tab, Mapping):
-            raise InputError(f"[{sec}] must be a TOML table of card keys")
-    if overrides:
-        card = card.with_updates(**overrides)
+    card = card_from_config(d, base_dir)
     energy = d.get("energy", {})
     if not isinstance(energy, Mapping):
         raise InputError("[energy] must be a table")
@@ -584,56 +594,10 @@ def ngspice_check_training(result: TrainResult, first_step: int | None = None, n
     win = tr[(tr["n"] >= first) & (tr["n"] < first + count)]
     if win.empty:
         raise InputError(f"no training steps {first}..{first + count - 1} to check")
-    card = cfg.card
-    dev = card.device
     W = result.weights.iloc[j]
-    timing = PulseTiming.from_card(card)
-    window = float(timing.window_s)
-    Q_unit = cfg.training.electrons_per_weight
-    rows = []
-    end_checks = {}
-    for hname, sign in (("p", 1.0), ("m", -1.0)):
-        tox, area = float(W[f"tox_{hname}_m"]), float(W[f"area_{hname}_m2"])
-        ccard = card.with_updates(device={"tox_m": tox, "area_m2": area})
-        cell = CellModel.from_card(ccard)
-        t_start = float(win["t_prev_s"].iloc[0])
-        V_start = float(win[f"V_ox_{hname}_prev_V"].iloc[0])
-        # deterministic replay of the window in the model
-        V, t_prev = V_start, t_start
-        model_rows = []
-        for rec in win.itertuples(index=False):
-            V = float(V - natural_drop_V(V, rec.t_s - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
-            vp = rec.V_p_V if rec.half == hname else 0.0
-            ev = pulse_eval(cell, timing, V, vp)
-            if vp > 0:
-                model_rows.append({"n": int(rec.n), "t_s": rec.t_s, "V_p_V": vp, "V_before": V,
-                                   "N": float(ev.N_sim), "E_drawn": float(ev.E_drawn_J),
-                                   "E_tunnel": float(ev.E_tunnel_J), "grad": rec.grad, "eps": rec.eps})
-            V = float(ev.V_after_V)
-            t_prev = rec.t_s + window
-        if not model_rows:
-            continue
-        mr = pd.DataFrame(model_rows)
-        tab = pd.DataFrame({
-            "n": mr["n"], "t_s": mr["t_s"], "eps": mr["eps"], "grad": np.abs(mr["grad"]),
-            "R_target_per_s": mr["N"] / card.programming.pulse_width_s, "E0_J": 0.0, "dE_J": 0.0,
-            "feasible": True, "N_target": mr["N"], "V_p_V": mr["V_p_V"], "ramp_s": card.programming.rise_s,
-            "V_ox_before_V": mr["V_before"], "V_ox_peak_V": np.nan, "V_ox_after_V": np.nan, "N_natural": np.nan,
-            "dV_fg_pred_V": mr["N"] * q_C / dev.C_T_F, "half": "p"})
-        upd, _tab, sim, _c2 = ngspice_window(ccard, tab, V_start, t_start, engine=engine or chk.engine)
-        for m_, u_ in zip(mr.itertuples(index=False), upd.itertuples(index=False)):
-            rows.append({"n": m_.n, "half": hname, "V_p_V": m_.V_p_V, "N_model": m_.N, "N_ngspice": u_.N_sim,
-                         "dV_fg_model_V": m_.N * q_C / dev.C_T_F, "dV_fg_ngspice_V": u_.N_sim * q_C / dev.C_T_F,
-                         "dw_model": sign * m_.N / Q_unit, "dw_ngspice": sign * u_.N_sim / Q_unit,
-                         "E_drawn_model_J": m_.E_drawn, "E_drawn_ngspice_J": u_.E_supply_J,
-                         "E_tunnel_model_J": m_.E_tunnel, "E_tunnel_ngspice_J": u_.E_tunnel_J})
-        # floating-gate voltage at the end of the simulated window: ngspice vs the model
-        t_end_rel = float(sim.time_s[-1])
-        V_end_model = float(V - natural_drop_V(V, t_start + t_end_rel - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
-        V_end_ng = float(sim.vectors["v(tun)"][-1] - sim.vectors["v(fg)"][-1])
-        end_checks[hname] = {"V_ox_end_model_V": V_end_model, "V_ox_end_ngspice_V": V_end_ng,
-                             "diff_V": V_end_ng - V_end_model, "ngspice_wall_s": sim.wall_s,
-                             "n_timepoints": int(sim.time_s.size)}
+    cells = {h: (float(W[f"tox_{h}_m"]), float(W[f"area_{h}_m2"])) for h in ("p", "m")}
+    rows, end_checks = replay_synapse(cfg.card, cells, win, cfg.training.electrons_per_weight,
+                                      engine or chk.engine)
     df = pd.DataFrame(rows, columns=[c for c in CHECK_COLUMNS if c != "rel_N"])
     if not df.empty:
         df["rel_N"] = df["N_model"] / df["N_ngspice"] - 1.0

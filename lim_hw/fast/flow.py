@@ -18,17 +18,19 @@ from ..device.card import Card, card_to_dict, card_to_toml, device_derived
 from ..energy.updates import UPDATE_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
 from ..outputs import atomic_directory, write_csv_atomic, write_json_atomic, write_text_atomic
+from ..progress import show_progress
 from ..provenance import csv_header_comment, versions
 from .model import simulate_fast
 
 
-def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[int, int] | None = None,
-                  progress: bool = True):
-    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``."""
+def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: tuple[int, int] | None = None,
+                  progress: bool = True, plots: bool = True):
+    """Run the fast model on ``card`` and write the flow's result files into ``out_dir``
+    (``None``: in memory, nothing written; ``plots=False``: no PNG plots and no report.html,
+    as :func:`lim_hw.flow.run_flow`)."""
     from ..flow import FlowResult  # late: flow imports this module lazily
-    from ..report import html as html_report
-    from ..report import plots
 
+    progress = show_progress(progress)  # bars on a terminal only
     bar = tqdm(total=2, desc=f"lim-hw {card.name} (fast)", unit="step", disable=not progress,
                file=sys.stderr, leave=False)
     table = synthesize(card)
@@ -61,23 +63,25 @@ def run_fast_flow(card: Card, out_dir: Path, kind: str = "cell", array: tuple[in
                                                          if isinstance(v, (int, float, str, bool))}}
     summary["card_values"] = card_to_dict(card)
     summary["device_derived"] = device_derived(card.device)
-    with atomic_directory(out_dir) as tmp:
-        write_csv_atomic(tmp / "updates.csv", updates)
-        write_csv_atomic(tmp / "synthesis.csv", table)
-        write_json_atomic(tmp / "summary.json", summary)
-        stamp = csv_header_comment().lstrip("# ").strip()
-        card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
-        write_text_atomic(tmp / "card.toml", card_toml)
-        files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
-        images: dict[str, str] = {}
-        if not updates.empty:
-            images["Effective barrier vs the LIM target barrier"] = plots.plot_barrier(
-                updates, card.device.T_K, tmp / "barrier.png").name
-            images["Energy per update vs the LIM bound"] = plots.plot_energy(updates, tmp / "energy.png").name
-        files += list(images.values())
-        html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
-                                 files, card_toml)
-        files.append("report.html")
+    files: list[str] = []
+    if out_dir is not None:
+        with atomic_directory(out_dir) as tmp:
+            write_csv_atomic(tmp / "updates.csv", updates, provenance=False)  # versions: summary.json
+            write_csv_atomic(tmp / "synthesis.csv", table, provenance=False)
+            write_json_atomic(tmp / "summary.json", summary)
+            stamp = csv_header_comment().lstrip("# ").strip()
+            card_toml = card_to_toml(card, header=f"device card of run '{card.name}' (lim-hw, fast engine)\n{stamp}")
+            write_text_atomic(tmp / "card.toml", card_toml)
+            files = ["updates.csv", "summary.json", "synthesis.csv", "card.toml"]
+            if plots:
+                from ..report import html as html_report
+                from ..report.figures import run_figures
+
+                images = run_figures(tmp, card, table, updates)
+                files += list(images.values())
+                html_report.write_report(tmp, f"lim-hw run (fast engine): {card.name}", summary, updates, images,
+                                         files, card_toml)
+                files.append("report.html")
     bar.update()
     bar.close()
-    return FlowResult(Path(out_dir), updates, summary, table, files)
+    return FlowResult(None if out_dir is None else Path(out_dir), updates, summary, table, files)

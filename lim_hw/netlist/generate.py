@@ -39,9 +39,19 @@ class NetlistArtifacts:
         """Deck for the simulation engines (no .control, no .end)."""
         return render(self.testbench, library)
 
-    def file_text(self, library: Path | str = LIBRARY_FILE) -> str:
-        """Stand-alone deck with .save and .end."""
-        return render_file(self.testbench, library)
+    def windows(self) -> list[tuple[int, str, float, float]]:
+        """``(n, half, t_start_s, t_end_s)`` of every update window: the energy accounting's own
+        (:func:`lim_hw.energy.updates.update_windows`), so the deck measures what updates.csv reports."""
+        from ..energy.updates import update_windows  # the one definition of a window
+
+        return [(int(n), str(h), a, b) for n, h, (a, b) in
+                zip(self.table["n"], self.table["half"], update_windows(self.card, self.table))]
+
+    def file_text(self, library: Path | str = LIBRARY_FILE, stamp: str = "",
+                  testbench: Testbench | None = None) -> str:
+        """Stand-alone deck with .save, the self-check .meas lines and .end (``testbench``: e.g. the
+        one a run used after a smaller maximum step, default this one)."""
+        return render_file(testbench or self.testbench, library, self.windows(), stamp)
 
 
 #: Shortest pulse edge, relative to the end of the run, that ngspice 39 resolves reliably:

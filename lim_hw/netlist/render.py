@@ -1,46 +1,66 @@
 """Netlister: :class:`~lim_hw.netlist.spec.Testbench` -> ngspice deck text.
 
-The deck has no ``.control`` block and no ``.end``; the simulation engine adds
-its own (see :mod:`lim_hw.sim`). :func:`render_file` adds ``.end`` (and a
-``.save`` list) for a stand-alone file a designer can run with ``ngspice -b``.
-Every name and number goes through :mod:`lim_hw.netlist.validate`.
+:func:`render` is the deck the simulation engines run: no ``.control`` block and
+no ``.end`` (the engine adds its own, see :mod:`lim_hw.sim`). :func:`render_file`
+is the stand-alone deck a designer runs by hand: the same circuit plus ``.save``,
+the self-check ``.meas`` statements of :mod:`lim_hw.netlist.selfcheck` and
+``.end``. Every name and number goes through :mod:`lim_hw.netlist.validate`:
+times exactly (:func:`~lim_hw.netlist.validate.spice_number`), circuit values
+with 12 significant digits (:func:`~lim_hw.netlist.validate.spice_value`).
+
+Includes: every deck lim-hw writes names the circuit library by its absolute
+path in the installed package (:data:`LIBRARY_FILE`), so a deck runs unchanged
+in ``ngspice -b`` from any folder and in :func:`lim_hw.sim.simulate`. The
+checked-in reference decks of ``netlists/`` name it relative to themselves
+(:func:`relative_library`); :func:`lim_hw.sim.simulate` resolves such a path
+when it is given the deck's file.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
-import re
-
 from ..errors import NetlistInjectionError
+from .selfcheck import self_check_lines
+from .textfold import fold
 from .spec import VCVS, Instance, ISource, ParamRef, Resistor, Testbench, VSource
-from .validate import spice_element_name, spice_name, spice_node, spice_number, spice_path, spice_title
+from .validate import (spice_element_name, spice_name, spice_node, spice_number, spice_path, spice_title,
+                       spice_value)
 
 #: The circuit library shipped with lim-hw (``circuits/`` at the repository top level).
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 LIBRARY_FILE = CIRCUITS_DIR / "lim_hw.lib"
 
 
+def _pulse(p: Sequence[float]) -> str:
+    """ngspice ``pulse(V1 V2 TD TR TF PW PER)``: levels as values, the five times exactly."""
+    levels = [spice_value(x, "pulse level") for x in p[:2]]
+    times = [spice_number(x, "pulse time") for x in p[2:]]
+    return f"pulse({' '.join(levels + times)})"
+
+
 def _element(e: VSource | ISource | VCVS | Resistor | Instance) -> str:
     if isinstance(e, ISource):
-        return (f"{spice_element_name(e.name, 'i', 'current source name')} {spice_node(e.n_plus)} {spice_node(e.n_minus)} "
-                f"pulse({' '.join(spice_number(x, 'pulse parameter') for x in e.pulse)})")
+        return (f"{spice_element_name(e.name, 'i', 'current source name')} {spice_node(e.n_plus)} "
+                f"{spice_node(e.n_minus)} {_pulse(e.pulse)}")
     if isinstance(e, VCVS):
         nodes = " ".join(spice_node(n) for n in (e.n_plus, e.n_minus, e.c_plus, e.c_minus))
-        return f"{spice_element_name(e.name, 'e', 'VCVS name')} {nodes} {spice_number(e.gain, 'VCVS gain')}"
+        return f"{spice_element_name(e.name, 'e', 'VCVS name')} {nodes} {spice_value(e.gain, 'VCVS gain')}"
     if isinstance(e, VSource):
         name = spice_element_name(e.name, "v", "source name")
         nodes = f"{spice_node(e.n_plus)} {spice_node(e.n_minus)}"
         if e.pulse is not None:
-            return f"{name} {nodes} pulse({' '.join(spice_number(x, 'pulse parameter') for x in e.pulse)})"
+            return f"{name} {nodes} {_pulse(e.pulse)}"
         if e.pwl is None:
-            return f"{name} {nodes} dc {spice_number(e.dc_V, 'source voltage')}"
-        pairs = " ".join(f"{spice_number(t, 'PWL time')} {spice_number(v, 'PWL voltage')}" for t, v in e.pwl)
+            return f"{name} {nodes} dc {spice_value(e.dc_V, 'source voltage')}"
+        pairs = " ".join(f"{spice_number(t, 'PWL time')} {spice_value(v, 'PWL voltage')}" for t, v in e.pwl)
         return f"{name} {nodes} pwl({pairs})"
     if isinstance(e, Resistor):
         return (f"{spice_element_name(e.name, 'r', 'resistor name')} {spice_node(e.a)} {spice_node(e.b)} "
-                f"{spice_number(e.ohm, 'resistance')}")
+                f"{spice_value(e.ohm, 'resistance')}")
     if isinstance(e, Instance):
         nodes = " ".join(spice_node(n) for n in e.nodes)
         params = " ".join(f"{spice_name(k, 'parameter')}={_param_value(v, k)}" for k, v in e.params)
@@ -56,7 +76,7 @@ def _param_value(v: float | ParamRef, what: str) -> str:
     """A subcircuit parameter value: a number, or ``{name}`` of a deck ``.param``."""
     if isinstance(v, ParamRef):
         return "{" + spice_name(v.name, "parameter reference") + "}"
-    return spice_number(v, what)
+    return spice_value(v, what)
 
 
 def _deck_param(name: str, v: float | str) -> str:
@@ -65,7 +85,7 @@ def _deck_param(name: str, v: float | str) -> str:
         if not _EXPR_RE.fullmatch(v):
             raise NetlistInjectionError(f"invalid .param expression {v!r}: use names joined by ' + - * / '")
         return f"{spice_name(name, 'parameter')}={{{v}}}"
-    return f"{spice_name(name, 'parameter')}={spice_number(v, name)}"
+    return f"{spice_name(name, 'parameter')}={spice_value(v, name)}"
 
 
 def render(tb: Testbench, library: Path | str = LIBRARY_FILE, wrap: int = 0) -> str:
@@ -82,39 +102,56 @@ def render(tb: Testbench, library: Path | str = LIBRARY_FILE, wrap: int = 0) -> 
                   ".param " + " ".join(_deck_param(k, v) for k, v in tb.params), ""]
     for e in tb.elements:
         text = _element(e)
-        lines += _fold(text, wrap) if wrap else [text]
+        lines += fold(text, wrap) if wrap else [text]
     lines.append("")
-    lines.append(".ic " + " ".join(f"v({spice_node(n)})={spice_number(v, 'initial voltage')}"
+    lines.append(".ic " + " ".join(f"v({spice_node(n)})={spice_value(v, 'initial voltage')}"
                                    for n, v in tb.ic_V))
     opts = []
     for k, v in tb.options:
-        value = spice_name(v, "option") if isinstance(v, str) else spice_number(v, k)
+        value = spice_name(v, "option") if isinstance(v, str) else spice_value(v, k)
         opts.append(f"{spice_name(k, 'option')}={value}")
     lines.append(".options " + " ".join(opts))
     lines.append(f".tran {spice_number(tb.tstep_s)} {spice_number(tb.tstop_s)} 0 {spice_number(tb.tmax_s)} uic")
     return "\n".join(lines) + "\n"
 
 
-def render_file(tb: Testbench, library: Path | str = LIBRARY_FILE) -> str:
-    """A stand-alone deck: :func:`render` plus ``.save`` of every recorded vector and ``.end``."""
-    saves = _fold(".save " + " ".join(tb.saves), 100)
-    head = "* run: ngspice -b -r out.raw <this file>\n"
-    return render(tb, library, wrap=100).replace("\n", "\n" + head, 1) + "\n".join(saves) + "\n.end\n"
+def render_file(tb: Testbench, library: Path | str = LIBRARY_FILE,
+                windows: Sequence[tuple[int, str, float, float]] = (), stamp: str = "") -> str:
+    """A stand-alone deck: :func:`render`, ``.save`` of every recorded vector, the self-check, ``.end``.
+
+    ``windows``: ``(n, half, t_start_s, t_end_s)`` of every update window (the energy
+    accounting's, :func:`lim_hw.netlist.generate.NetlistArtifacts.windows`); the deck
+    then measures the energy drawn and the floating-gate step of each update
+    (:func:`lim_hw.netlist.selfcheck.self_check_lines`). ``stamp``: a comment line
+    (versions) written under the title.
+    """
+    saves = fold(".save " + " ".join(tb.saves), 100)
+    head = ["* run: ngspice -b <this file>    (prints the .meas self-check below)" if windows else
+            "* run: ngspice -b -r out.raw <this file>",
+            *(["* waveforms: ngspice -b -r out.raw <this file>   (ngspice skips .meas when it writes a raw file)"]
+              if windows else []),
+            *([f"* {spice_title(stamp)}"] if stamp else [])]
+    text = render(tb, library, wrap=100).replace("\n", "\n" + "\n".join(head) + "\n", 1)
+    return text + "\n".join(saves) + "\n" + "".join(line + "\n" for line in self_check_lines(tb, windows)) + ".end\n"
+
+
+def portable_sha256(deck: str) -> str:
+    """sha256 of a deck's circuit, independent of where it was written: comment lines dropped and
+    every ``.include``/``.lib`` path reduced to its file name (the library's absolute path differs
+    between checkouts; the version stamp between installs)."""
+    import hashlib
+
+    lines = []
+    for line in deck.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("*"):
+            continue
+        if words[0].lower() in (".include", ".inc", ".lib") and len(words) >= 2:
+            words[1] = os.path.basename(words[1].strip("\"'"))
+        lines.append(" ".join(words))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def relative_library(netlist_path: Path) -> str:
     """The library path as seen from ``netlist_path`` (for portable checked-in netlists)."""
     return os.path.relpath(LIBRARY_FILE, Path(netlist_path).resolve().parent)
-
-
-def _fold(text: str, width: int) -> list[str]:
-    words = text.split(" ")
-    out, cur = [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            out.append(cur)
-            cur = "+ " + w
-        else:
-            cur = f"{cur} {w}" if cur else w
-    out.append(cur)
-    return out

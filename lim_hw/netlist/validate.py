@@ -44,14 +44,41 @@ def spice_node(value: Any) -> str:
     return "0" if value == "0" else spice_name(value, "node")
 
 
-def spice_number(value: Any, what: str = "value") -> str:
-    """Format a finite real number for SPICE: shortest exact (round-trip) decimal, no unit suffixes."""
+#: Significant digits of a circuit value (:func:`spice_value`): far below ngspice's reltol (1e-6) and
+#: the synthesis' sensitivity (a pulse amplitude 5e-13 off moves the step by ~2e-11 relative).
+VALUE_DIGITS = 12
+
+
+def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise NetlistInjectionError(f"invalid {what} {value!r} for a netlist: must be a plain number")
     x = float(value)
     if not math.isfinite(x):
         raise NetlistInjectionError(f"invalid {what} {x} for a netlist: must be finite")
-    return repr(x)
+    return x
+
+
+def _plain(text: str) -> str:
+    """``1000.0`` -> ``1000``, ``1e-09`` -> ``1e-9``: the same number, fewer characters."""
+    mantissa, e, exp = text.partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + (f"e{int(exp)}" if e else "")
+
+
+def spice_number(value: Any, what: str = "value") -> str:
+    """Format a finite real number exactly for SPICE: the shortest decimal that round-trips, no unit suffix.
+
+    For times (pulse delays, window edges, PWL points): an edge 1 ns after t = 1000 s needs
+    13 digits, and shifting it would change what is simulated.
+    """
+    return _plain(repr(_finite(value, what)))
+
+
+def spice_value(value: Any, what: str = "value") -> str:
+    """Format a circuit value (voltage, resistance, capacitance, device parameter) with
+    :data:`VALUE_DIGITS` significant digits: ``4.8000000000000004e-14`` is written ``4.8e-14``."""
+    return _plain(f"{_finite(value, what):.{VALUE_DIGITS}g}")
 
 
 def spice_path(path: Path | str, what: str = "include path") -> str:

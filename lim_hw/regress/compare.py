@@ -157,7 +157,9 @@ def provenance_note(here: Mapping[str, Any], base: Mapping[str, Any]) -> str:
         keys = sorted(set(ho) | set(bo), key=str)
         diffs = [f"{k} {bo.get(k, '-')} -> {ho.get(k, '-')}" for k in keys if ho.get(k) != bo.get(k)]
         parts.append("options differ: " + ", ".join(diffs))
-    if here.get("netlist_sha256") and base.get("netlist_sha256") and here["netlist_sha256"] != base["netlist_sha256"]:
+    # The portable deck digest: netlist_sha256 hashes the absolute library path of the checkout
+    # that ran, so it differed on every fresh clone and told nothing.
+    if here.get("deck_sha256") and base.get("deck_sha256") and here["deck_sha256"] != base["deck_sha256"]:
         parts.append("netlist differs from the baseline's")
     return "; ".join(parts)
 

@@ -81,7 +81,7 @@ def run_case(job: tuple[CaseSpec, str]) -> CaseOutcome:
     except Exception as exc:  # noqa: BLE001 - a crash of the flow is a regression, not a crash of regress
         outcome.error = f"{type(exc).__name__}: {one_line(exc)} ({_where(exc)})"
     else:
-        outcome.provenance = case_provenance(case, res.summary)
+        outcome.provenance = case_provenance(case, res.summary, Path(out_dir) / "netlist.cir")
         sources = _Sources(res.summary, res.updates, Path(out_dir), case)
         for m in case.metrics:
             try:
@@ -99,13 +99,21 @@ def _where(exc: BaseException) -> str:
     return f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
 
 
-def case_provenance(case: CaseSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The simulator set-up of a case run, as stored in the baseline's provenance.json."""
+def case_provenance(case: CaseSpec, summary: Mapping[str, Any], deck: Path | None = None) -> dict[str, Any]:
+    """The simulator set-up of a case run, as stored in the baseline's provenance.json.
+
+    ``deck_sha256`` (:func:`lim_hw.netlist.render.portable_sha256` of the run's netlist.cir)
+    is the same in every checkout, so a difference from the baseline's means the circuit
+    changed; ``netlist_sha256`` hashes the deck as simulated, with this checkout's library path.
+    """
+    from ..netlist.render import portable_sha256
+
     prov = summary.get("provenance", {}) or {}
+    digest = portable_sha256(deck.read_text(encoding="utf-8")) if deck is not None and deck.is_file() else ""
     return {"card": case.card_ref, "testbench": case.testbench, "engine": summary.get("engine", case.engine),
             "ngspice": prov.get("ngspice", ""), "lim_hw": prov.get("lim_hw", __version__),
             "options": prov.get("options", {}), "tran": prov.get("tran", {}),
-            "netlist_sha256": prov.get("netlist_sha256", "")}
+            "netlist_sha256": prov.get("netlist_sha256", ""), "deck_sha256": digest}
 
 
 class _Sources:

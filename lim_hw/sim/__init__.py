@@ -11,6 +11,7 @@ Failures raise :class:`SimulationError` subclasses (all :class:`lim_hw.errors.Li
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from lim_hw.errors import InputError
 
 from . import batch, shared
-from .control import check_netlist, netlist_sha256, validate_vectors
+from .control import check_netlist, engine_deck, netlist_sha256, validate_vectors
 from .errors import (ConvergenceError, NetlistError, NgspiceNotFoundError, RawFileError,
                      SimulationError, SimulationTimeoutError, UnknownVectorError)
 from .types import EngineRun, SimResult
@@ -35,15 +36,18 @@ Engine = Callable[..., EngineRun]
 ENGINES: dict[str, Engine] = {"batch": batch.run, "shared": shared.run}
 
 
-def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
+def simulate(netlist: str | os.PathLike, vectors: Sequence[str], engine: str = "batch",
              timeout_s: float = 600.0, workdir: Path | None = None,
              progress: Callable[[float], None] | None = None) -> SimResult:
     """Run the transient in ``netlist`` and return ``vectors`` over time.
 
     Args:
-        netlist: a complete ngspice deck without ``.control`` block and without
-            ``.end``: title line first, elements, models/subcircuits/includes,
-            ``.options``, ``.ic``, ``.tran ... [uic]``. The engine appends its own control.
+        netlist: a complete ngspice deck without ``.control`` block: title line
+            first, elements, models/subcircuits/includes, ``.options``, ``.ic``,
+            ``.tran ... [uic]``, optionally ``.save``/``.meas`` lines and a closing
+            ``.end`` (dropped: the engine appends its own control and ``.end``).
+            Text needs absolute ``.include`` paths; a deck file (a ``Path``, e.g.
+            what ``lim-hw netlist`` wrote) may include relative to its folder.
         vectors: names to return, lower case: ``v(node)``, ``v(a,b)``, ``i(vname)``
             (ngspice branch current: positive INTO the source's + terminal),
             ``@dev[param]`` (e.g. ``@b1[i]``); subcircuit paths with dots (``v(x1.fg)``).
@@ -66,7 +70,15 @@ def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
     if engine not in ENGINES:
         raise InputError(f"unknown simulation engine {engine!r}; use one of {sorted(ENGINES)}")
     names = validate_vectors(vectors)
-    check_netlist(netlist)
+    base_dir = None
+    if isinstance(netlist, os.PathLike):
+        path = Path(netlist)
+        try:
+            netlist = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the deck {path}: {exc}; give an existing ngspice deck file") from None
+        base_dir = path.resolve().parent
+    check_netlist(netlist, base_dir)
     try:
         timeout = float(timeout_s)
     except (TypeError, ValueError):
@@ -79,7 +91,7 @@ def simulate(netlist: str, vectors: Sequence[str], engine: str = "batch",
             raise InputError(f"workdir {str(workdir)!r} is not an existing directory; create it "
                              "or leave workdir unset")
     kwargs = {"progress": progress} if progress is not None and engine == "batch" else {}
-    run = ENGINES[engine](netlist, names, timeout_s=timeout, workdir=workdir, **kwargs)
+    run = ENGINES[engine](engine_deck(netlist, base_dir), names, timeout_s=timeout, workdir=workdir, **kwargs)
     return SimResult(time_s=run.time_s, vectors=dict(zip(names, run.vectors)), log=run.log,
                      ngspice_version=run.ngspice_version, netlist_sha256=netlist_sha256(netlist),
                      engine=engine, wall_s=time.perf_counter() - start)

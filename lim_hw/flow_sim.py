@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from .device.card import Card
@@ -31,18 +32,24 @@ EDGE_RETRY_FACTORS = (1.0, 1.0 / 3.0, 1.0 / 10.0, 1.0 / 30.0)
 
 
 def simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, engine: str,
-                             progress: Callable[[float], None] | None = None
+                             progress: Callable[[float], None] | None = None,
+                             check: Callable[[SimResult, Testbench], list[str]] | None = None
                              ) -> tuple[SimResult, Testbench, str]:
-    """Run ngspice; if it stepped over a pulse edge, retry with a smaller maximum step.
+    """Run ngspice; re-run with a smaller maximum step until the run resolves every edge and passes ``check``.
 
     ngspice's breakpoint handling occasionally skips a source edge at long times
-    (no time point at the edge, so the drive and its energy are unresolved).
-    The check is :func:`~lim_hw.energy.updates.missed_edges`; a run that still
-    misses edges after every retry is an error, never a silently wrong result.
+    (no time point at the edge, so the drive and its energy are unresolved), and a
+    coarse step can break a self-check (``check`` returns the failures of
+    :func:`lim_hw.energy.checks.check_failures`: closures, tracking, retention).
+    The maximum step is cut by the factors of :data:`EDGE_RETRY_FACTORS` while
+    ``[simulation] refine`` is true and no ``max_step_s`` is set; a run that still
+    fails is an error naming the failed check, never a silently wrong result.
     Returns the result, the testbench actually run (its ``tmax_s``) and its deck.
     """
     base = tb.tmax_s
-    retry = card.n_updates > 0 and not card.simulation.max_step_s  # a user-set max step is kept
+    retry = card.simulation.refine and not card.simulation.max_step_s  # a user-set max step is kept
+    failures: list[str] = []
+    missed = np.array([])
     for factor in EDGE_RETRY_FACTORS if retry else (1.0,):
         tb_try = dataclasses.replace(tb, tmax_s=base * factor)
         deck = render(tb_try)
@@ -54,12 +61,51 @@ def simulate_resolving_edges(card: Card, table: pd.DataFrame, tb: Testbench, eng
                 raise
             continue
         missed = missed_edges(card, table, sim.time_s)
-        if missed.size == 0:
+        if missed.size:
+            failures = []
+            continue
+        failures = check(sim, tb_try) if check is not None else []
+        if not failures:
             return sim, tb_try, deck
+    if failures:
+        how = (f"after {len(EDGE_RETRY_FACTORS) - 1} refinements down to a maximum step of {tb_try.tmax_s:.3g} s"
+               if retry else f"with the maximum step at {tb_try.tmax_s:.3g} s and refinement off")
+        raise SimulationError(f"self-check failed {how}: {failures[0]}"
+                              + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+                              + " -- hint: set [simulation] refine = true, a smaller max_step_s, or relax the "
+                              "tolerance in [simulation] if the card asks for more than ngspice can give")
     raise SimulationError(
         f"ngspice stepped over {missed.size} pulse edge(s) (first at t = {missed[0]:.9g} s) with the "
         f"maximum step at {tb_try.tmax_s:.3g} s -- hint: set a smaller [simulation] max_step_s, "
         "lengthen [programming] rise_s, or shorten the run")
+
+
+def nominal_cells(card: Card, tb: Testbench) -> bool:
+    """True when every cell of ``tb`` has the card's device (no per-cell mismatch).
+
+    Only then is the tracking error a check of the simulation: with mismatch the pulses,
+    synthesised for the nominal device, move other charges by design (a sweep measures that).
+    """
+    from .netlist.spec import Instance, device_params
+
+    nominal = dict(device_params(card.device))
+    return all(dict(e.params) == nominal for e in tb.elements if isinstance(e, Instance) and e.subckt == "fndam_cell")
+
+
+def update_check(card: Card, table: pd.DataFrame, retention: Callable | None = None
+                 ) -> Callable[[SimResult, Testbench], list[str]]:
+    """The self-check of a run: account its updates and return :func:`~lim_hw.energy.checks.check_failures`.
+
+    ``retention(card, waveforms, testbench) -> dict`` adds the retention check of a retention card.
+    """
+    from .energy.checks import check_failures
+
+    def check(sim: SimResult, tb: Testbench) -> list[str]:
+        wf = Waveforms(sim.time_s, sim.vectors)
+        ret = retention(card, wf, tb)["retention_max_rel_error"] if retention and card.n_updates == 0 else None
+        return check_failures(card, account_updates(card, table, tb, wf), ret, tracking=nominal_cells(card, tb))
+
+    return check
 
 
 @dataclass
@@ -102,7 +148,7 @@ def simulate_blocks(card: Card, table: pd.DataFrame, rows: int, cols: int, block
     def one(index: int, c0: int, k: int) -> BlockRun:
         tb = array_testbench(card, table, rows, k, col_offset=c0)
         try:
-            sim, tb, _ = simulate_resolving_edges(card, table, tb, engine)
+            sim, tb, _ = simulate_resolving_edges(card, table, tb, engine, check=update_check(card, table))
         except LimHwError as exc:  # same error, its message prefixed with the block
             exc.args = (f"array block columns {c0}..{c0 + k - 1}: {exc.args[0] if exc.args else exc}",
                         *exc.args[1:])

@@ -14,7 +14,7 @@ import pytest
 
 from lim_hw.device.card import default_card
 from lim_hw.energy.integrate import energy_delivered_J, integral
-from lim_hw.energy.updates import UPDATE_COLUMNS, Waveforms, update_windows
+from lim_hw.energy.updates import ACCOUNT_COLUMNS, Waveforms, update_windows
 from lim_hw.flow import run_flow
 from lim_hw.netlist import generate
 from lim_hw.sim import simulate
@@ -118,7 +118,7 @@ def test_run_command_writes_every_output_and_report_links_exist(tmp_path):
     refs = re.findall(r"(?:src|href)='([^']+)'", html)
     assert refs and all((out / r).exists() for r in refs)
     updates = pd.read_csv(out / "updates.csv")  # plain CSV: the versions are in summary.json
-    assert updates.shape == (20, len(UPDATE_COLUMNS))
+    assert updates.shape == (20, len(ACCOUNT_COLUMNS))
     for col in ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "N_sim", "E_supply_J",
                 "E_tunnel_J", "E_bound_J", "ratio_supply_to_bound", "ratio_tunnel_to_bound"):
         assert col in updates.columns

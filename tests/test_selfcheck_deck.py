@@ -12,8 +12,9 @@ import pandas as pd
 
 from lim_hw.constants import q_C
 from lim_hw.device.card import load_card
-from lim_hw.energy.integrate import windowed_integrals
+from lim_hw.energy.integrate import delivered_power_W, windowed_integrals
 from lim_hw.energy.updates import update_windows
+from lim_hw.netlist.generate import generate
 from lim_hw.netlist.reference import NETLISTS_DIR
 from lim_hw.netlist.render import portable_sha256
 from lim_hw.netlist.selfcheck import parse_measurements
@@ -34,9 +35,10 @@ def _ngspice_by_hand(deck: Path, cwd: Path) -> str:
 def test_deck_by_hand_measures_what_updates_csv_reports(ramped_synapse_run, tmp_path):
     """netlist.cir of a run, by hand: per update the energy drawn, the junction charge and the fg step.
 
-    Tolerances: energy 1e-3 relative (measured 5e-5 on this card, 1.2e-4 on the default one:
-    ngspice's .meas integ and the flow's trapezoid with exact zero crossings of the drawn
-    power treat the same samples differently). Charge: .meas integ is the trapezoid rule on
+    Tolerances: energy 1e-3 relative against the trapezoid of the same samples (measured 5e-5 on
+    this card, 1.2e-4 on the default one: ngspice's .meas integ and the trapezoid with exact zero
+    crossings of the drawn power treat the same samples differently), 3e-3 against updates.csv,
+    whose drawn energy replaces ngspice's edge solution by the exact RC current (measured 1.1e-3). Charge: .meas integ is the trapezoid rule on
     ngspice's samples (equal to the trapezoid of the flow's waveforms to 1e-5, .meas prints
     6 digits), while the flow integrates the current as exponential between samples
     (log-mean), which on ramped edges is 1e-3 lower (measured 0.8..1.0e-3): N_sim within
@@ -50,10 +52,17 @@ def test_deck_by_hand_measures_what_updates_csv_reports(ramped_synapse_run, tmp_
     n = u["n"].to_numpy()
     assert sorted(meas["e_drawn"]) == list(n) == sorted(meas["q_tun"]) == sorted(meas["dvfg"])
     e = np.array([meas["e_drawn"][k] for k in n])
-    np.testing.assert_allclose(e, u["E_supply_J"] * u["n_cells_programmed"], rtol=1e-3)
+    wf, windows = res.waveforms, np.array(update_windows(card, res.synthesis))
+    # the same samples: .meas integ of the drawn power against the trapezoid of the flow's waveforms
+    sampled = sum(windowed_integrals(wf.time_s, delivered_power_W(wf[s.v], wf[s.i]), windows[:, 0],
+                                     windows[:, 1], positive=True) for s in generate(card, "synapse").testbench.supplies)
+    np.testing.assert_allclose(e, sampled, rtol=1e-3)
+    # updates.csv corrects ngspice's edge solution with the exact RC current (docs/flow.md, "How drawn and
+    # net energy are integrated"): the deck's figure carries ngspice's own edge error, measured 1.1e-3 here
+    # and up to ~1 % on nanosecond edges; on this card within 3e-3
+    np.testing.assert_allclose(e, u["E_supply_J"] * u["n_cells_programmed"], rtol=3e-3)
     # N_sim = charge through the junction / q minus the closed-form natural decay over the window,
     # from the oxide voltage the synthesis predicts at the window start
-    wf, windows = res.waveforms, np.array(update_windows(card, res.synthesis))
     model = FGModel.from_card(card)
     n_nat = card.device.C_T_F * model.drop_V(res.synthesis["V_ox_before_V"].to_numpy(),
                                              windows[:, 1] - windows[:, 0]) / q_C

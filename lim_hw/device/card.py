@@ -7,7 +7,8 @@ A card has four tables, every key SI with its unit in the name::
     [schedule]     the theory schedule (lim_hw.theory.ScheduleSpec keys)
     [programming]  pulse_width_s, period_s, first_update_s, shape, rise_s, R_drv_ohm
     [simulation]   duration_s, reltol, abstol_A, vntol_V, chgtol_C, method,
-                   engine, timeout_s, max_step_s, array_block_synapses
+                   engine, timeout_s, max_step_s, array_block_synapses, tracking_tol,
+                   retention_tol, energy_closure_tol, charge_closure_tol, refine
 
 A card with ``schedule.n_updates = 0`` describes a pure retention (decay) run.
 Loading validates everything: unknown keys, wrong types, NaN/inf, negative or
@@ -260,6 +261,11 @@ class SimulationSpec:
     timeout_s: float = 600.0
     max_step_s: float = 0.0
     array_block_synapses: int = 64
+    tracking_tol: float = 1e-4
+    retention_tol: float = 1e-5
+    energy_closure_tol: float = 1e-3
+    charge_closure_tol: float = 1e-4
+    refine: bool = True
     stochastic: bool = False
     seed: int = 0
 
@@ -292,6 +298,13 @@ class SimulationSpec:
                 out[k] = int(n)
             elif k in ("duration_s", "max_step_s"):
                 out[k] = _check_number("simulation", k, v, nonneg=True)
+            elif k == "refine":
+                if not isinstance(v, bool):
+                    raise InputError(f"[simulation] refine = {v!r} must be true or false (re-run with finer steps "
+                                     "when a self-check fails)")
+                out[k] = v
+            elif k.endswith("_tol"):
+                out[k] = _check_number("simulation", k, v, positive=True, hi=1.0)
             elif k == "reltol":
                 out[k] = _check_number("simulation", k, v, positive=True, hi=0.1)
             else:

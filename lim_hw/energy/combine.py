@@ -17,16 +17,18 @@ import pandas as pd
 from ..constants import k_B_J_per_K, q_C
 from ..device.precision import precision_columns
 from ..errors import InputError
-from .updates import UPDATE_COLUMNS
+from .updates import ACCOUNT_COLUMNS
 
 #: Columns identical in every block (the schedule and the bound), taken from the first block.
 SHARED = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "V_p_V", "E_bound_J", "E_landauer_J")
 #: Per-programmed-cell means, recombined weighted by the programmed cells of each block.
-PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J", "N_window")
+PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J", "E_resistor_J", "dE_cap_J", "N_window")
+#: Closures: the worst block's value per update (each block closes its own balance).
+WORST = ("energy_closure", "charge_closure")
 
 
 def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Whole-array per-update table from the blocks' tables (columns :data:`UPDATE_COLUMNS`)."""
+    """Whole-array per-update table from the blocks' tables (columns :data:`ACCOUNT_COLUMNS`)."""
     if not frames:
         raise InputError("no blocks to combine")
     first = frames[0]
@@ -39,6 +41,9 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for c in PER_CELL:
         vals = np.array([f[c].to_numpy(dtype=float) for f in frames])
         out[c] = np.where(total > 0, (vals * w).sum(axis=0) / np.where(total > 0, total, 1), np.nan)
+    for c in WORST:
+        vals = np.array([f[c].to_numpy(dtype=float) for f in frames])
+        out[c] = vals[np.nanargmax(np.abs(np.nan_to_num(vals, nan=0.0)), axis=0), np.arange(vals.shape[1])]
     out["n_cells_programmed"] = total.astype(int)
     out["tracking_error"] = np.where(out["N_target"] > 0, out["N_sim"] / out["N_target"] - 1.0, np.nan)
     out["E_recovered_J"] = out["E_supply_J"] - out["E_net_J"]
@@ -58,4 +63,4 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     else:
         for k in ("sigma_shot_V", "sigma_kTC_V", "precision_bits", "precision_bits_shot"):
             out[k] = first[k]
-    return out[list(UPDATE_COLUMNS)]
+    return out[list(ACCOUNT_COLUMNS)]

@@ -37,12 +37,21 @@ from ..device.card import Card
 from ..device.precision import PRECISION_COLUMNS, precision_columns, precision_summary
 from ..netlist.spec import Testbench, TunnelProbe
 from ..netlist.synthesis import FGModel, pulse_window_s
-from .integrate import delivered_power_W, windowed_integrals
+from .edges import drive_corners_s, drive_voltage_V, loglin_resample, rc_line_current_A, supply_integrals, supply_model
+from .integrate import windowed_integrals
 
 UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim",
                   "tracking_error", "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery",
                   "E_tunnel_J", "E_bound_J", "E_landauer_J", "ratio_supply_to_bound",
                   "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed", *PRECISION_COLUMNS)
+
+#: Columns of the self-checks (docs/flow.md, "Self-checks"): per programmed cell, the resistive
+#: dissipation and the change of stored capacitor energy in the window, and the two closures:
+#: ``energy_closure = (E_net - E_tunnel - E_resistor - dE_cap) / (|E_tunnel| + E_resistor + |dE_cap|)`` and
+#: ``charge_closure = (integral of I_FN - change of floating-gate charge) / (N_target q)``.
+CLOSURE_COLUMNS = ("E_resistor_J", "dE_cap_J", "energy_closure", "charge_closure")
+#: Columns of updates.csv: the per-update results and the self-check columns.
+ACCOUNT_COLUMNS = UPDATE_COLUMNS + CLOSURE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -59,9 +68,6 @@ class Waveforms:
         return float(np.interp(t_s, self.time_s, self.vectors[name]))
 
     def v_ox(self, probe: TunnelProbe) -> np.ndarray:
-        """Oxide voltage of a junction probe; the drive voltage of an injector probe (its ``fg`` is empty)."""
-        if not probe.fg:
-            return self.vectors[probe.tun]
         return self.vectors[probe.tun] - self.vectors[probe.fg]
 
 
@@ -99,7 +105,7 @@ def missed_edges(card: Card, table: pd.DataFrame, time_s: np.ndarray) -> np.ndar
 
 
 def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveforms) -> pd.DataFrame:
-    """Per-update energy table (columns :data:`UPDATE_COLUMNS`).
+    """Per-update energy table (columns :data:`ACCOUNT_COLUMNS`: results and self-check columns).
 
     Every integral over all windows is taken at once with
     :func:`~lim_hw.energy.integrate.windowed_integrals` (O(samples + windows) per
@@ -122,17 +128,16 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             sel = halves == probe.half
             if not sel.any():
                 continue
-            v_ox = wf.v_ox(probe)
-            V_a = np.interp(t_a[sel], wf.time_s, v_ox)
             Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
             if probe.kind == "injection":   # injected electrons (docs/device.md s.11): no natural background;
-                # E_tunnel is the energy they carried, int I_inj V_ds dt
+                # E_tunnel is the injector's dissipation: its channel (int V_ds I_ch) and the injected current
                 sums["N_sim"][sel] += Q / q_C
                 sums["N_window"][sel] += Q / q_C
-                sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel],
-                                                            t_b[sel], log_mean=True)
+                sums["E_tunnel"][sel] += _injector_dissipation_J(tb, probe, wf, t_a[sel], t_b[sel])
                 counts[sel] += 1
                 continue
+            v_ox = wf.v_ox(probe)
+            V_a = np.interp(t_a[sel], wf.time_s, v_ox)
             N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
             sums["N_sim"][sel] += Q / q_C - N_nat
             sums["N_window"][sel] += Q / q_C
@@ -146,16 +151,55 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             counts_eff[sel] += 1
     drawn = np.zeros(n_upd)
     net = np.zeros(n_upd)
+    E_R = np.zeros(n_upd)
+    dE_cap = np.zeros(n_upd)
+    dQ_fg = np.zeros(n_upd)
+    Q_fn = np.zeros(n_upd)
     if n_upd:
+        grid, rc = _drive_grid(tb, wf, windows)
         for s in tb.supplies:
-            p = delivered_power_W(wf[s.v], wf[s.i])
-            drawn += windowed_integrals(wf.time_s, p, t_a, t_b, positive=True)
-            net += windowed_integrals(wf.time_s, p, t_a, t_b)
+            v = drive_voltage_V(s.drive, grid) if s.drive else np.interp(grid, wf.time_s, wf[s.v])
+            r = sum((k * rc[name] for name, k in s.rc_terms), np.zeros_like(grid))
+            fns = [(loglin_resample(wf.time_s, wf[c], grid), k) for c, k in s.fn_terms]
+            model = supply_model(grid, v, r, fns, s.tau_s)
+            d_s, n_s, r_s = supply_integrals(model, t_a, t_b, s.R_ohm, s.lines)
+            drawn += d_s
+            net += n_s
+            E_R += r_s
+        injected = {p.fg: p for p in tb.probes if p.kind == "injection"}   # gate -> its injector
+        for probe in tb.probes:  # stored energy and charge of every cell (all cells, pulsed or not)
+            if probe.kind != "fn":
+                continue
+            e_a, q_a = _cell_state(probe, wf, dev, t_a)
+            e_b, q_b = _cell_state(probe, wf, dev, t_b)
+            dE_cap += e_b - e_a
+            sel = halves == probe.half
+            if probe.fg in injected:       # an injection update changes this gate: tunnelling out, injection in
+                sel = sel | (halves == "i")
+            dQ_fg[sel] += (q_b - q_a)[sel]
+            Q_fn[sel] += windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
+        # the tunnelling energy of every cell enters the balance, pulsed or not; an injector dissipates its
+        # channel energy (int V_ds I_ch, the injector supply's load) and the injected current (int V_fg I_inj)
+        E_tun_all = np.zeros(n_upd)
+        for probe in tb.probes:
+            if probe.kind == "fn":
+                E_tun_all += windowed_integrals(wf.time_s, wf[probe.current] * wf.v_ox(probe), t_a, t_b, log_mean=True)
+                continue
+            sel = halves == "i"
+            Q_fn[sel] -= windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
+            E_tun_all += _injector_dissipation_J(tb, probe, wf, t_a, t_b)
+    else:
+        E_tun_all = np.zeros(0)
     cells = np.maximum(counts, 1)
     N_sim = sums["N_sim"] / cells
     E_tun = sums["E_tunnel"] / cells
     E_eff = np.where(counts_eff > 0, sums["E_eff"] / np.maximum(counts_eff, 1), math.nan)
     E_supply, E_net = drawn / cells, net / cells
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.abs(E_tun_all) + np.abs(E_R) + np.abs(dE_cap)
+        energy_closure = np.where(scale > 0, (net - E_tun_all - E_R - dE_cap) / np.where(scale > 0, scale, 1.0), 0.0)
+        q_scale = np.maximum(table["N_target"].to_numpy(dtype=float) * q_C * np.maximum(counts, 1), q_C)
+        charge_closure = (Q_fn - dQ_fg) / q_scale
     N_target = table["N_target"].to_numpy(dtype=float)
     E_bound = N_target * (table["E0_J"].to_numpy(dtype=float) + np.abs(table["dE_J"].to_numpy(dtype=float)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,9 +217,50 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             "ratio_net_to_bound": np.where(E_bound > 0, E_net / E_bound, math.nan),
             "ratio_tunnel_to_bound": np.where(E_bound > 0, E_tun / E_bound, math.nan),
             "n_cells_programmed": counts.astype(int),
+            "E_resistor_J": E_R / cells, "dE_cap_J": dE_cap / cells,
+            "energy_closure": energy_closure, "charge_closure": charge_closure,
             **precision_columns(N_target, sums["N_window"] / cells, dev.C_T_F, dev.T_K),
-        }, columns=list(UPDATE_COLUMNS))
+        }, columns=list(ACCOUNT_COLUMNS))
     return out
+
+
+def _drive_grid(tb: Testbench, wf: Waveforms, windows: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The accounting grid (ngspice's time points, every edge corner, the window ends) and the exact RC
+    current of every driver on it (:func:`lim_hw.energy.edges.rc_line_current_A`)."""
+    corners = [drive_corners_s(s.drive) for s in tb.supplies if s.drive]
+    grid = np.unique(np.concatenate([wf.time_s, windows.ravel(), *corners]))
+    grid = grid[(grid >= wf.time_s[0]) & (grid <= wf.time_s[-1])]
+    rc = {s.name: rc_line_current_A(s.drive, s.tau_s, s.C_line_F * s.lines, grid) for s in tb.supplies if s.drive}
+    return grid, rc
+
+
+def _injector_dissipation_J(tb: Testbench, probe: TunnelProbe, wf: Waveforms, t_a: np.ndarray,
+                            t_b: np.ndarray) -> np.ndarray:
+    """Energy an injector dissipates per window (J): its channel, ``int V_ds I_ch dt`` (the load of its
+    supply, ``fn_terms``), and the injected current at the gate, ``int V_fg I_inj dt`` (docs/device.md s.11)."""
+    out = windowed_integrals(wf.time_s, wf[probe.current] * wf[probe.fg], t_a, t_b)
+    for s in tb.supplies:
+        for vec, k in s.fn_terms:
+            if vec.startswith(f"i(v.{probe.cell}."):
+                out = out + k * windowed_integrals(wf.time_s, wf[vec] * wf[s.v], t_a, t_b)
+    return out
+
+
+def _cell_state(probe: TunnelProbe, wf: Waveforms, dev, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stored energy of a cell's three capacitors (J) and the floating-gate charge (C) at times ``t``.
+
+    ``E = C_c (V_cg - V_fg)^2/2 + C_j (V_tun - V_fg)^2/2 + C_fg V_fg^2/2``;
+    ``Q_fg = C_c (V_fg - V_cg) + C_j (V_fg - V_tun) + C_fg V_fg`` (KCL: only the FN current changes it).
+    """
+    fg = np.interp(t, wf.time_s, wf[probe.fg])
+    tun = np.interp(t, wf.time_s, wf[probe.tun])
+    cg = np.interp(t, wf.time_s, wf[probe.cg]) if probe.cg else np.zeros_like(fg)
+    C_c = probe.C_c_F
+    C_j = probe.C_j_F
+    C_fg = probe.C_T_F - C_c - C_j
+    energy = 0.5 * (C_c * (cg - fg) ** 2 + C_j * (tun - fg) ** 2 + C_fg * fg ** 2)
+    charge = C_c * (fg - cg) + C_j * (fg - tun) + C_fg * fg
+    return energy, charge
 
 
 def summarize_updates(updates: pd.DataFrame) -> dict[str, float | int]:

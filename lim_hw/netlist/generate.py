@@ -77,5 +77,11 @@ def generate(card: Card, kind: str = "cell", array: tuple[int, int] | None = Non
              table: pd.DataFrame | None = None) -> NetlistArtifacts:
     """Synthesise the programming pulses of ``card`` and build its ngspice testbench."""
     check_simulable(card)
+    from ..device.validity import check_bound_representable, check_physical
+
+    check_physical(card, cells_per_line=array[0] if array is not None else 1)
     table = synthesize(card) if table is None else table
-    return NetlistArtifacts(card, table, build_testbench(card, table, kind, array))
+    check_bound_representable(card, table)
+    tb = build_testbench(card, table, kind, array)
+    check_physical(card, tb.tmax_s, cells_per_line=array[0] if array is not None else 1)
+    return NetlistArtifacts(card, table, tb)

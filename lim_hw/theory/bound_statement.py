@@ -44,6 +44,7 @@ def bound_statement(card: Any, updates: pd.DataFrame, halves: Any = None) -> dic
     N = updates["N_target"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_e = updates["E_bound_J"].to_numpy(dtype=float) / N          # E0 + |dE| per transition
+    inj = np.zeros(N.shape, dtype=bool) if halves is None else np.asarray(halves) == "i"
     with np.errstate(divide="ignore", invalid="ignore"):
         e_tun = updates["E_tunnel_J"].to_numpy(dtype=float) / updates["N_window"].to_numpy(dtype=float)
     if halves is not None:

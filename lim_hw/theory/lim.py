@@ -39,7 +39,7 @@ from ..errors import InputError
 __all__ = [
     "log_tanh", "equilibrium_rate_per_s", "update_rate_per_s", "update_rate_from_dE_per_s",
     "barrier_height_J", "barrier_height_from_dE_J", "feasible_barrier", "feasible_barrier_from_dE",
-    "max_feasible_rate_per_s", "gradient_energy_J", "dissipated_energy_J",
+    "max_feasible_rate_per_s", "gradient_energy_J", "log_tanh_half_drive", "feasible_barrier_log", "dissipated_energy_J",
     "eq7_printed_bound_J", "eq7_direction", "asymptotic_barrier_J", "landauer_J",
 ]
 
@@ -208,6 +208,43 @@ def feasible_barrier(R_per_s: Any, R_max_per_s: Any, eps: Any, grad: Any = 1.0,
     eps = _arr("eps", eps, positive=True)
     g = _arr("grad", grad)
     return _clamp(R, R_max, 0.5 * eps * g * g, _kT(T_K))
+
+
+def log_tanh_half_drive(eps: Any, grad: Any = 1.0) -> Any:
+    """``ln tanh(eps g^2 / 2)`` without underflow: from ``ln x = ln eps + 2 ln|g| - ln 2`` when ``x < 1e-8``
+    (``ln tanh x = ln x - x^2/3 + 2 x^4/45 - ...``; the x^2 term is below 4e-17 there), else
+    :func:`log_tanh`. Good to ~1e-16 relative down to ``eps ~ 1e-300`` (where ``x`` is subnormal)."""
+    eps = np.asarray(eps, dtype=float)
+    g = np.abs(np.asarray(grad, dtype=float))
+    with np.errstate(divide="ignore", under="ignore"):
+        ln_x = np.log(eps) + 2.0 * np.log(g) - math.log(2.0)
+        x = np.exp(ln_x)
+        series = ln_x - x * x / 3.0
+    return _out(np.where(ln_x < math.log(1e-8), series, np.asarray(log_tanh(np.maximum(x, 1e-8)))))
+
+
+def feasible_barrier_log(ln_R_per_s: Any, R_max_per_s: Any, eps: Any, grad: Any = 1.0, T_K: Any = 300.0):
+    """:func:`feasible_barrier` with the target rate given as ``ln R`` (PW Eq. 4 in log space):
+
+    ``E0/kT = ln R_max - ln R + ln tanh(eps g^2/2)``, every term finite for ``eps`` down to
+    ~1e-300 where ``R = R_max eps^(1+alpha)`` underflows (``lim-hw bound --kind constant
+    --eps0 1e-300``: E0 = 344.7 kT). Returns ``(E0_J, feasible, R_achieved_per_s)``; the achieved
+    rate may underflow to 0.
+    """
+    lnR = _arr("ln_R_per_s", ln_R_per_s)
+    R_max = _arr("R_max_per_s", R_max_per_s, positive=True)
+    eps = _arr("eps", eps, positive=True)
+    g = _arr("grad", grad)
+    kT = _kT(T_K)
+    E0_kT = np.log(R_max) - lnR + np.asarray(log_tanh_half_drive(eps, g))
+    feasible = E0_kT >= 0.0
+    E0 = np.where(feasible, E0_kT, 0.0) * kT
+    with np.errstate(under="ignore"):
+        R_ach = np.where(feasible, np.exp(lnR), R_max * np.tanh(0.5 * eps * g * g))
+    E0, feasible, R_ach = np.broadcast_arrays(E0, feasible, R_ach)
+    if E0.ndim == 0:
+        return float(E0), bool(feasible), float(R_ach)
+    return E0.copy(), feasible.copy(), R_ach.copy()
 
 
 def feasible_barrier_from_dE(R_per_s: Any, R_max_per_s: Any, dE_J: Any, T_K: Any = 300.0):

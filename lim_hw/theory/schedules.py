@@ -196,6 +196,21 @@ class ScheduleSpec:
             R = update_rate_schedule_per_s(eps, R_max, self.alpha)
         return pd.DataFrame({"n": n, "eps": eps, "grad": grad, "R_per_s": R})
 
+    def ln_rates(self, R_max_per_s: float) -> np.ndarray:
+        """``ln R_n`` per update, in log space: ``ln R_max + (1 + alpha) ln eps_n`` (or ``ln`` of a table's
+        ``R_per_s``), finite where ``R_n`` itself underflows (``eps ~ 1e-300``)."""
+        R_max = _check_number("R_max_per_s", R_max_per_s)
+        if R_max <= 0:
+            raise InputError(f"R_max_per_s is {R_max_per_s!r}; it must be a positive rate in 1/s")
+        if self.kind == "table":
+            t = self._table()
+            if "R_per_s" in t:
+                return np.log(t["R_per_s"].to_numpy(dtype=float))
+            eps = t["eps"].to_numpy(dtype=float)
+        else:
+            eps = self.eps()
+        return np.log(R_max) + (1.0 + self.alpha) * np.log(eps)
+
     def time_budget_s(self, R_max_per_s: float) -> float:
         """Total time ``sum_n 1/R_n`` (s) the schedule needs."""
         return time_budget_s(self.steps(R_max_per_s)["R_per_s"].to_numpy())

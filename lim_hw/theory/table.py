@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..constants import kT_J
 from ..errors import InputError
-from .lim import feasible_barrier, gradient_energy_J
+from .lim import feasible_barrier, feasible_barrier_log, gradient_energy_J
 from .schedules import ScheduleSpec
 
 __all__ = ["BOUND_COLUMNS", "bound_table", "bound_table_from_steps", "bound_totals"]
@@ -38,8 +38,14 @@ def _check_T(T_K: Any) -> float:
     return T
 
 
-def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float = 300.0) -> pd.DataFrame:
-    """Bound table for a steps frame with columns ``n, eps, grad, R_per_s`` (see :func:`bound_table`)."""
+def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float = 300.0,
+                           ln_R_per_s: np.ndarray | None = None) -> pd.DataFrame:
+    """Bound table for a steps frame with columns ``n, eps, grad, R_per_s`` (see :func:`bound_table`).
+
+    ``ln_R_per_s``: the rates in log space (:meth:`ScheduleSpec.ln_rates`); the barrier is then
+    computed in log space (:func:`~lim_hw.theory.lim.feasible_barrier_log`), so schedules whose
+    rates underflow (``eps ~ 1e-300``) still get their finite barrier.
+    """
     T = _check_T(T_K)
     kT = kT_J(T)
     n = steps["n"].to_numpy(dtype=np.int64)
@@ -51,7 +57,10 @@ def bound_table_from_steps(steps: pd.DataFrame, R_max_per_s: float, T_K: float =
         empty["n"] = np.array([], dtype=np.int64)
         empty["feasible"] = np.array([], dtype=bool)
         return pd.DataFrame(empty)
-    E0, feasible, R_ach = feasible_barrier(R, R_max_per_s, eps, grad, T)
+    if ln_R_per_s is not None:
+        E0, feasible, R_ach = feasible_barrier_log(ln_R_per_s, R_max_per_s, eps, grad, T)
+    else:
+        E0, feasible, R_ach = feasible_barrier(R, R_max_per_s, eps, grad, T)
     dE = np.asarray(gradient_energy_J(eps, grad, T))
     return pd.DataFrame({
         "n": n, "eps": eps, "grad": grad, "R_per_s": R,
@@ -72,7 +81,7 @@ def bound_table(spec: ScheduleSpec, R_max_per_s: float, T_K: float = 300.0) -> p
     if not isinstance(spec, ScheduleSpec):
         raise InputError(f"spec must be a ScheduleSpec, got {type(spec).__name__}; "
                          f"build one with ScheduleSpec.from_dict")
-    return bound_table_from_steps(spec.steps(R_max_per_s), R_max_per_s, T_K)
+    return bound_table_from_steps(spec.steps(R_max_per_s), R_max_per_s, T_K, spec.ln_rates(R_max_per_s))
 
 
 def bound_totals(df: pd.DataFrame, T_K: float = 300.0) -> dict:
@@ -92,8 +101,9 @@ def bound_totals(df: pd.DataFrame, T_K: float = 300.0) -> dict:
     E_diss = df["E_diss_J"].to_numpy(dtype=float)
     R = df["R_per_s"].to_numpy(dtype=float)
     R_ach = df["R_achieved_per_s"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         t_ach = float(np.sum(1.0 / R_ach)) if n else 0.0
+        t_target = float(np.sum(1.0 / R)) if n else 0.0
     return {
         "n_updates": int(n),
         "n_infeasible": int(np.count_nonzero(~feasible)),
@@ -103,6 +113,6 @@ def bound_totals(df: pd.DataFrame, T_K: float = 300.0) -> dict:
         "E_diss_total_J": float(E_diss.sum()),
         "E_diss_total_kT": float(E_diss.sum() / kT),
         "E0_final_kT": float(E0[-1] / kT) if n else None,
-        "time_budget_s": float(np.sum(1.0 / R)) if n else 0.0,
+        "time_budget_s": t_target,
         "time_budget_achieved_s": t_ach,
     }

@@ -134,7 +134,7 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
     timing = PulseTiming.from_card(card)
     nominal = CellModel.from_card(card)
     t1 = prog.update_start_s(1)
-    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V))
+    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
     table = AmplitudeTable(nominal, timing, V_ref, ts.min_electrons) if ts.lr == "device" else None
     N_probe = max(ts.eps0 * 0.01 * arr.Q_unit, 1.0)
     Vp_probe = float(table(np.array([N_probe]))[0]) if table is not None else 0.0
@@ -217,7 +217,7 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
             V_prev = arr.V.copy()
             t_prev = arr.t_prev
             arr.decay_to(t_n)
-            V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V))
+            V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
             t_nom = t_n
             idx = perm[b * ts.batch_size:(b + 1) * ts.batch_size]
             Xb, yb = data.X_train[idx], data.y_train[idx]

@@ -159,9 +159,10 @@ def decay_fit(wf: pd.DataFrame, case: CaseSpec) -> dict[str, float]:
     """Fit ``V_ox = V_tun_V - V_fg_V`` (t >= 1 s) with :func:`lim_hw.fit.fit_decay`; all parameters by name.
 
     At most :data:`FIT_MAX_POINTS` samples, log-spaced in time, are used; the
-    device constants (phi_B, m_eff, C_T) are the case card's.
+    device constants (phi_B, m_eff, C_T) and the FN law (thermal factor at T_K,
+    image force: :func:`lim_hw.fit.fit_decay_law`) are the case card's.
     """
-    from ..fit import fit_decay
+    from ..fit import fit_decay, fit_decay_law
 
     missing = [c for c in ("V_tun_V", "V_fg_V") if c not in wf.columns]
     if missing:
@@ -174,7 +175,10 @@ def decay_fit(wf: pd.DataFrame, case: CaseSpec) -> dict[str, float]:
         raise MetricError(f"the decay fit needs a retention trace beyond 1 s; this case has {t.size} samples there")
     idx = np.unique(np.searchsorted(t, np.geomspace(t[0], t[-1], FIT_MAX_POINTS)).clip(0, t.size - 1))
     d = case.card.device
-    res = fit_decay(t[idx], v[idx], phi_B_eV=d.phi_B_eV, m_eff=d.m_eff, C_T_F=d.C_T_F)
+    if d.law.is_classic:
+        res = fit_decay(t[idx], v[idx], phi_B_eV=d.phi_B_eV, m_eff=d.m_eff, C_T_F=d.C_T_F)
+    else:
+        res = fit_decay_law(t[idx], v[idx], law=d.law, C_T_F=d.C_T_F)
     return {p.name: float(p.value) for p in (*res.params, *res.derived)}
 
 

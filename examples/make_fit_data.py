@@ -3,18 +3,23 @@
 
     .venv/bin/python examples/make_fit_data.py          # ~5 s, needs ngspice
 
-Three files, each with '#' comment lines saying how it was made and what the
-true parameters are (so a fit can be checked against them):
+Four files, each with '#' comment lines saying how it was made and what the
+true parameters are (so a fit can be checked against them). All use the default
+card's FN law: the thermal factor at the stated temperature (docs/device.md s.6).
 
 - ``decay_ngspice.csv`` (time_s, V_ox_V): retention run of the FN-DAM cell
   testbench (``lim_hw.netlist.spec.cell_testbench`` of a retention card:
-  schedule.n_updates = 0, duration 1e6 s) for a device under test with
+  schedule.n_updates = 0, duration 1e6 s, 300 K) for a device under test with
   t_ox = 11.5 nm, area = 1.2 um^2, C_T = 100 fF, V0 = 8.2 V; V_ox = v(tun) - v(fg)
   read at 60 log-spaced times 10 s .. 1e6 s (linear interpolation of the
   simulator's points) plus 100 uV rms Gaussian readout noise.
+- ``decay_T_ngspice.csv`` (time_s, V_ox_V, T_K): two retention traces of one device
+  (t_ox = 11.5 nm, area = 1.2 um^2, phi_B = 3.1 eV, m_eff = 0.42, V0 = 8.2 V) at
+  300 K and 360 K (ngspice ``.options temp``), 60 points each, 100 uV rms noise: the
+  temperature dependence of the thermal factor determines phi_B (docs/fitting.md).
 - ``iv_ngspice.csv`` (voltage_V, current_A): DC sweep 10..16 V in 0.25 V steps of
   the ``fn_junction`` subcircuit (circuits/lim_hw.lib) with t_ox = 12 nm,
-  area = 1 um^2 and the FN coefficients of phi_B = 3.1 eV, m_eff = 0.45; the
+  area = 1 um^2, phi_B = 3.1 eV, m_eff = 0.45 at 300 K (thermal factor on); the
   current i(v.x1.vsns) times (1 + 0.02 N(0,1)): 2 % multiplicative noise.
 - ``pulse_ngspice.csv`` (t_pulse_s, dV_V): the cell testbench (default card but
   area = 1.2 um^2) with 24 identical control-gate pulses of 3 V, 10 ms, 1 us edges
@@ -46,7 +51,7 @@ from lim_hw.outputs import write_text_atomic
 from lim_hw.provenance import versions
 
 OUT = Path(__file__).resolve().parent / "data"
-SEEDS = {"decay": 20240501, "iv": 20240502, "pulse": 20240503}
+SEEDS = {"decay": 20240501, "iv": 20240502, "pulse": 20240503, "decay_T": 20240504}
 
 
 def _write(name: str, df: pd.DataFrame, comments: list[str]) -> Path:
@@ -67,7 +72,8 @@ def make_decay() -> Path:
     return _write("decay_ngspice.csv", pd.DataFrame({"time_s": t, "V_ox_V": Vn}), [
         "FN-DAM retention trace (V_ox = v(tun) - v(fg)) simulated by ngspice; made by examples/make_fit_data.py",
         f"true device: tox_m={d.tox_m:g} area_m2={d.area_m2:g} C_T_F={d.C_T_F:g} V0_V={d.V0_V:g} "
-        f"phi_B_eV={d.phi_B_eV:g} m_eff={d.m_eff:g} (so area/C_T = {d.area_m2 / d.C_T_F:g} m^2/F)",
+        f"phi_B_eV={d.phi_B_eV:g} m_eff={d.m_eff:g} (so area/C_T = {d.area_m2 / d.C_T_F:g} m^2/F), "
+        f"FN law {d.law.name} at T_K={d.T_K:g}",
         f"noise: 100e-6 V rms Gaussian readout noise added (numpy default_rng seed {SEEDS['decay']})",
         f"simulator: {info['backend']} ({info['ngspice']}), {info['n_time_points']} time points, "
         "V read by linear interpolation",
@@ -75,15 +81,35 @@ def make_decay() -> Path:
     ])
 
 
+def make_decay_T() -> Path:
+    true = {"tox_m": 11.5e-9, "area_m2": 1.2e-12, "V0_V": 8.2, "phi_B_eV": 3.1}
+    rng = np.random.default_rng(SEEDS["decay_T"])
+    frames, info = [], {}
+    for T in (300.0, 360.0):
+        card = retention_card(default_card(), {**true, "T_K": T}, 1e6)
+        t = np.geomspace(10.0, 1e6, 60)
+        V, info = simulate_retention_V_ox(card, t)
+        frames.append(pd.DataFrame({"time_s": t, "V_ox_V": V + rng.normal(0.0, 100e-6, t.size), "T_K": T}))
+    return _write("decay_T_ngspice.csv", pd.concat(frames, ignore_index=True), [
+        "FN-DAM retention traces of one device at two temperatures (ngspice .options temp), one trace per T_K; "
+        "made by examples/make_fit_data.py",
+        "true device: tox_m=1.15e-08 area_m2=1.2e-12 C_T_F=1e-13 V0_V=8.2 phi_B_eV=3.1 m_eff=0.42, thermal FN law",
+        f"noise: 100e-6 V rms Gaussian readout noise (numpy default_rng seed {SEEDS['decay_T']})",
+        f"simulator: {info['backend']} ({info['ngspice']}), V read by linear interpolation",
+        "fit: lim-hw fit examples/data/decay_T_ngspice.csv --model decay --sigma 1e-4 -o fitted.toml "
+        "(phi_B_eV, tox_m, area_m2, V0_V fitted jointly)",
+    ])
+
+
 def make_iv() -> Path:
     phi, meff, tox, area = 3.1, 0.45, 12e-9, 1e-12
     A, B = fn_coefficients(phi, meff)
     deck = "\n".join([
-        "* lim-hw example: FN I-V of the fn_junction subcircuit (DC sweep)",
+        "* lim-hw example: FN I-V of the fn_junction subcircuit (DC sweep, thermal FN law at 300 K)",
         f'.include "{LIBRARY_FILE}"',
         "vtun tun 0 dc 0",
-        f"x1 tun 0 fn_junction tox={tox!r} area={area!r} afn={A!r} bfn={B!r} cj=2e-15",
-        ".options abstol=1e-21 reltol=1e-9",
+        f"x1 tun 0 fn_junction tox={tox!r} area={area!r} phib={phi!r} meff={meff!r} thermal=1",
+        ".options abstol=1e-21 reltol=1e-9 temp=26.85",
         ".dc vtun 10 16 0.25",
         ".save v(tun) i(v.x1.vsns)",
         ".end", ""])
@@ -94,7 +120,7 @@ def make_iv() -> Path:
     return _write("iv_ngspice.csv", pd.DataFrame({"voltage_V": V, "current_A": In}), [
         "FN I-V curve of the fn_junction subcircuit, ngspice DC sweep; made by examples/make_fit_data.py",
         f"true junction: tox_m={tox:g} area_m2={area:g} phi_B_eV={phi:g} m_eff={meff:g} "
-        f"(A={A:.6g} A/V^2, B={B:.6g} V/m)",
+        f"(A={A:.6g} A/V^2, B={B:.6g} V/m), thermal FN factor at T = 300 K",
         f"noise: 2 % multiplicative Gaussian noise on the current (numpy default_rng seed {SEEDS['iv']})",
         f"simulator: ngspice -b -r ({ver})",
         "fit: lim-hw fit examples/data/iv_ngspice.csv --model iv --sigma 0.02 -o fitted.toml --report rep "
@@ -137,7 +163,7 @@ def make_pulse() -> Path:
 
 
 def main() -> int:
-    for fn in (make_decay, make_iv, make_pulse):
+    for fn in (make_decay, make_decay_T, make_iv, make_pulse):
         print(f"wrote {fn()}")
     return 0
 

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .device.card import Card, card_to_dict, card_to_toml
-from .device.floating_gate import fn_closed_form_V
+from .device.card import Card, card_to_dict, card_to_toml, device_derived
+from .device.floating_gate import device_voltage_V
 from .energy.combine import combine_block_updates
 from .energy.checks import closure_summary
 from .energy.updates import Waveforms, summarize_updates
@@ -65,7 +65,8 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
              array: tuple[int, int] | None = None, progress: bool = True,
              write_waveforms: bool = True, artifacts: NetlistArtifacts | None = None,
              jobs: int | None = None, waveforms_csv: bool = False, plots: bool = True,
-             ideal_reference: bool = True, table: pd.DataFrame | None = None) -> FlowResult:
+             ideal_reference: bool = True, table: pd.DataFrame | None = None,
+             shot_noise_check: int = 0) -> FlowResult:
     """Simulate ``card`` and write the results into ``out_dir`` (replaced if it exists).
 
     ``out_dir=None`` runs in memory: nothing is written and the result holds the
@@ -93,12 +94,30 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
 
     ``table``: the card's synthesis table when the caller already has it (a sweep
     plans every point), so it is not synthesised again.
+    ``shot_noise_check = M`` (ngspice engines) also simulates update 1's window with the
+    junction's transient shot noise for seeds 1..M (:mod:`lim_hw.netlist.shot`) and writes
+    the statistics into summary.json ``shot_noise_ngspice``.
     """
     progress = show_progress(progress)  # bars on a terminal only
     engine = engine or card.simulation.engine
     check_run_size(card.n_updates, engine, array)
+    if card.programming.decrease == "injection" and engine == "fast":
+        from .errors import InputError
+
+        raise InputError("[programming] decrease = \"injection\" runs in the ngspice engines (batch, shared); "
+                         "the fast model has no injector")
+    if card.simulation.stochastic and engine != "fast":
+        from .errors import InputError
+
+        raise InputError("[simulation] stochastic (Poisson electrons) runs in the fast engine only: ngspice makes no "
+                         "device shot noise in .tran (docs/device.md s.10); use --engine fast")
     tech = technology_for(card)
     tech.check(card, engine, kind, array)
+    if shot_noise_check and card.technology.pdk != "ideal":
+        from .errors import InputError
+
+        raise InputError(f"--shot-noise-check simulates the ideal junction's shot noise; a {card.technology.pdk} "
+                         "card cannot use it (run the ideal twin of the card, [technology] pdk = \"ideal\")")
     if engine == "fast":
         from .fast.flow import run_fast_flow  # the vectorised model: same outputs, no waveforms
 
@@ -163,12 +182,23 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     prov = tech.provenance(card, tb)
     if prov:  # a technology other than the ideal library: PDK, corner, extracted cell, closed loop
         summary["technology"] = {**prov, **sim_info.pop("technology", {})}
+    if card.n_updates > 0:
+        from .theory.bound_statement import bound_statement, injection_summary
+
+        summary["bound"] = bound_statement(art.card, updates, art.table["half"])
+        if card.programming.decrease == "injection":
+            summary["injection"] = injection_summary(card, updates, art.table)
+    if shot_noise_check and card.n_updates > 0:
+        from .netlist.shot import shot_noise_summary
+
+        summary["shot_noise_ngspice"] = shot_noise_summary(card, art.table, int(shot_noise_check))
     summary["provenance"] = {
         **versions(), **sim_info, **({"pdk": prov_pdk} if (prov_pdk := pdk_record(card)) else {}),
         "options": dict(tb.options),
         "tran": {"tstep_s": tb.tstep_s, "tstop_s": tb.tstop_s, "tmax_s": tb.tmax_s},
     }
     summary["card_values"] = card_to_dict(card)
+    summary["device_derived"] = device_derived(art.card.device)
     bar.update()
     bar.set_postfix_str("report")
     summary["timing_s"] = clock.laps  # outputs time is added below, in summary.json too
@@ -223,13 +253,16 @@ def _refinements(base_tmax_s: float, tmax_s: float) -> int:
 
 
 def retention_check(card: Card, wf: Waveforms, tb) -> dict[str, float]:
-    """Largest relative deviation of the simulated oxide voltage from the closed form (t >= 1 s)."""
-    d = card.device
+    """Largest relative deviation of the simulated oxide voltage from the Python model (t >= 1 s).
+
+    The model is the closed form for the classic law, else the exact trajectory of the
+    card's FN law (docs/device.md s.8); the keys keep their historical ``closed_form`` name.
+    """
     probe = tb.probes[0]
     mask = wf.time_s >= 1.0
     t = wf.time_s[mask]
     v_sim = wf.v_ox(probe)[mask]
-    v_cf = fn_closed_form_V(t, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+    v_cf = device_voltage_V(card.device, t)
     rel = np.abs(v_sim / v_cf - 1.0)
     return {"retention_max_rel_error": float(rel.max()) if rel.size else float("nan"),
             "retention_V_ox_end_V": float(v_sim[-1]) if v_sim.size else float("nan"),

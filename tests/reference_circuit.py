@@ -57,12 +57,19 @@ class _FNCurrent:
     law), so a Chebyshev interpolant of ``ln fn_current_A`` over ``[V_lo, V_hi]`` is
     accurate to rounding; it is checked against the module at 2000 other voltages
     (relative error < 1e-11, else this raises). Outside the range the module is called.
-    A temperature argument is passed if the module's function takes one.
+    The card's FN law (thermal factor at T_K, image force) is passed to the module; the
+    range starts above the voltage where the thermal factor is held (c kT = 0.95, a kink).
     """
 
     def __init__(self, dev, V_lo: float, V_hi: float, pieces: int = 32, degree: int = 40):
         params = inspect.signature(fn_module.fn_current_A).parameters
-        self._extra = {"T_K": dev.T_K} if "T_K" in params else {}
+        law = getattr(dev, "law", None)
+        thermal = bool(getattr(law, "thermal", "T_K" in params))
+        self._extra = {"T_K": dev.T_K if thermal else None} if "T_K" in params else {}
+        if "image_force" in params:
+            self._extra["image_force"] = bool(getattr(dev, "image_force", False))
+        if thermal and hasattr(dev, "ckT"):
+            V_lo = max(V_lo, 1.05 * dev.ckT(1.0) / 0.95)     # c kT is proportional to 1/V
         self._dev = dev
         self.V_lo, self.V_hi = V_lo, V_hi
         self._u = [float(x) for x in np.linspace(1.0 / V_hi, 1.0 / V_lo, pieces + 1)]

@@ -97,3 +97,23 @@ def test_rise_too_short_for_ngspice_is_rejected_before_simulating(tmp_path):
                                      "[schedule]\nn_updates = 5\n"))
     with pytest.raises(InputError, match=r"rise_s = 1e-09 s is too short .* use rise_s >= 7.5e-08"):
         generate(card)
+
+
+def test_junction_capacitance_from_geometry_unless_given(tmp_path):
+    """C_j_F left out = eps_ox area / t_ox (3.9 eps_0, scipy.constants); recomputed with the geometry; a given
+    value is kept (docs/device.md s.9)."""
+    from scipy import constants as sc
+
+    d = default_card().device
+    assert d.C_j_from_geometry and d.C_j_F == pytest.approx(3.9 * sc.epsilon_0 * 1e-12 / 12e-9, rel=1e-12)
+    assert d.C_j_F == pytest.approx(2.8776e-15, rel=1e-4)
+    assert d.C_fg_F == pytest.approx(100e-15 - 50e-15 - d.C_j_F, rel=1e-12)
+    c = default_card().with_updates(device={"area_m2": 3e-12, "tox_m": 10e-9})
+    assert c.device.C_j_F == pytest.approx(3.9 * sc.epsilon_0 * 3e-12 / 10e-9, rel=1e-12)
+    again = load_card(_card(tmp_path, card_to_toml(c)))       # the TOML has no C_j_F: still computed
+    assert again.device == c.device and again.device.C_j_from_geometry and "C_j_F" not in card_to_toml(c)
+    given = default_card().with_updates(device={"C_j_F": 2e-15})
+    assert given.device.C_j_F == 2e-15 and not given.device.C_j_from_geometry
+    assert given.with_updates(device={"area_m2": 3e-12}).device.C_j_F == 2e-15
+    with pytest.raises(InputError, match="from the geometry"):
+        default_card().with_updates(device={"area_m2": 2e-11})   # 57.6 fF + C_c 50 fF > C_T 100 fF

@@ -148,7 +148,7 @@ def test_independent_replay_by_the_fast_engine():
     mm = {"tox_m": np.column_stack([arr.tox_m[0], arr.tox_m[1]]).ravel(),
           "area_m2": np.column_stack([arr.area_m2[0], arr.area_m2[1]]).ravel()}
     f = simulate_fast(card, n_synapses=arr.P, mismatch=mm, amplitudes=A, t_end_s=t_end)
-    V_end = arr.V - natural_drop_V(arr.V, t_end - arr.t_prev, arr.k1, arr.k2)
+    V_end = arr.V - natural_drop_V(arr.V, t_end - arr.t_prev, arr.k1, arr.k2, arr.nominal.law_scales)
     Vf = f.V_ox_final_V.reshape(-1, 2).T
     assert np.allclose(Vf, V_end, rtol=0, atol=1e-10)
     upd = f.updates
@@ -199,7 +199,7 @@ def test_ngspice_replay_of_sampled_synapses():
     assert set(df["layer"]) == {0, 1}
     assert s["max_abs_rel_N"] < 1e-4
     assert s["max_abs_rel_drawn"] < 0.02 and s["max_abs_rel_tunnel"] < 1e-4
-    assert s["max_abs_V_ox_end_diff_V"] < 1e-6
+    assert s["max_abs_V_ox_end_diff_V"] < 2e-6   # thermal FN law (1.5x faster decay): measured 1.1e-6
 
 
 def test_cli_train_digits(tmp_path, capsys):
@@ -228,3 +228,18 @@ def test_cli_train_digits(tmp_path, capsys):
 def test_config_errors(table, match):
     with pytest.raises(InputError, match=match):
         mlp_config_from_dict({"model": {}, **table} if "model" not in table else table)
+
+
+def test_checkpoint_sibling_that_is_not_a_checkpoint_is_never_touched(tmp_path, capsys):
+    """``-o out`` keeps its checkpoint in ``out.checkpoint.npz``: a user's file there stops the run, untouched."""
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[model]\nkind = "mlp"\nhidden = [4]\n[data]\nn_train = 100\n'
+                   '[training]\nepochs = 1\nbatch_size = 25\n[check]\nngspice = false\n')
+    sibling = tmp_path / "out.checkpoint.npz"
+    sibling.write_bytes(b"my own notes, not an npz")
+    assert main(["train", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a lim-hw training checkpoint" in err and "Traceback" not in err
+    assert sibling.read_bytes() == b"my own notes, not an npz" and not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="not a lim-hw training checkpoint"):
+        train_mlp(_cfg(SMALL), checkpoint=sibling)

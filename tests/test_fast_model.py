@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 
 from lim_hw.constants import q_C
 from lim_hw.device.card import default_card
-from lim_hw.device.floating_gate import fn_closed_form_V
+from lim_hw.device.floating_gate import device_voltage_V, fn_closed_form_V
 from lim_hw.errors import InputError
 from lim_hw.fast import (BLOCK_SYNAPSES, FAST_UPDATE_COLUMNS, cell_k_constants, drive_constants,
                          simulate_fast)
@@ -78,19 +78,26 @@ def test_default_table_is_synthesised():
     pd.testing.assert_frame_equal(a.updates, b.updates)
 
 
-@pytest.mark.parametrize("V0", [8.0, 5.0, 11.0])
-def test_retention_equals_closed_form(V0):
+@pytest.mark.parametrize("V0,fn_model", [(8.0, "classic"), (5.0, "classic"), (11.0, "classic"),
+                                         (8.0, "thermal"), (6.0, "thermal")])
+def test_retention_equals_closed_form(V0, fn_model):
+    """Classic law: the closed form; thermal: the device module's trajectory (itself checked against
+    solve_ivp and the exact Ei time in tests/test_device_trajectory.py)."""
     card = default_card().with_updates(schedule={"n_updates": 0}, simulation={"duration_s": 3.7e6},
-                                       device={"V0_V": V0})
+                                       device={"V0_V": V0, "fn_model": fn_model})
     d = card.device
+
+    def ref_V(t):
+        if fn_model == "classic":
+            return fn_closed_form_V(t, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+        return device_voltage_V(d, t)
+
     res = simulate_fast(card, n_synapses=5)
-    ref = fn_closed_form_V(3.7e6, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
-    np.testing.assert_allclose(res.V_ox_final_V, ref, rtol=1e-12)
+    np.testing.assert_allclose(res.V_ox_final_V, ref_V(3.7e6), rtol=1e-12)
     assert res.updates.empty and tuple(res.updates.columns) == FAST_UPDATE_COLUMNS
     for t in (1.0, 1e3, 1e7):
         r = simulate_fast(card, n_synapses=1, t_end_s=t)
-        ref = fn_closed_form_V(t, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
-        np.testing.assert_allclose(r.V_ox_final_V, ref, rtol=1e-12)
+        np.testing.assert_allclose(r.V_ox_final_V, ref_V(t), rtol=1e-12)
 
 
 def _scalar_loop(card, table, amps, tox, area, t_end):
@@ -104,7 +111,8 @@ def _scalar_loop(card, table, amps, tox, area, t_end):
         for h in (0, 1):
             i = 2 * s + h
             k1, k2 = cell_k_constants(card, tox[i], area[i])
-            model = FGModel(k1, k2, dev.C_T_F, dev.kappa)
+            s_V, f1 = dev.law.trajectory_constants(tox[i], k2)
+            model = FGModel(k1, k2, dev.C_T_F, dev.kappa, float(s_V), float(f1))
             V, t_prev = dev.V0_V, 0.0
             for n, t_n in enumerate(table["t_s"]):
                 V -= float(model.drop_V(V, t_n - t_prev))

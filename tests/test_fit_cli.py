@@ -88,10 +88,12 @@ def test_refine_ngspice_reproduces_data_in_simulator(tmp_path, ngspice_trace):
 
 @pytest.mark.parametrize("model, name, key, true, rel", [
     ("decay", "decay_ngspice.csv", "tox_m", 11.5e-9, 5e-3),
+    ("decay", "decay_T_ngspice.csv", "phi_B_eV", 3.1, 5e-3),       # two temperatures: phi_B from F_T(T)
     ("iv", "iv_ngspice.csv", "phi_B_eV", 3.1, 0.03),
     ("pulse", "pulse_ngspice.csv", "area_m2", 1.2e-12, 0.15),
 ])
 def test_shipped_example_data_fit(tmp_path, model, name, key, true, rel):
+    """The shipped ngspice data (examples/make_fit_data.py; true values in each file's header)."""
     out = tmp_path / f"{model}.toml"
     assert main(["fit", str(EXAMPLES / name), "--model", model, "-o", str(out), "--quiet"]) == 0
     dev = load_card(out).device

@@ -24,7 +24,9 @@ from lim_hw.netlist.generate import generate
 
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-DIRECTIVES = {".include", ".ic", ".options", ".tran"}
+DIRECTIVES = {".include", ".ic", ".options", ".tran", ".param"}
+# a .param line holds only name=number or name={arithmetic of names} (i15: decks declare the physics)
+PARAM = re.compile(r"[a-z_][a-z0-9_]*=(?:[-+0-9.e]+|\{[a-z0-9_ +\-*/().]*\})$")
 #: Strings a user (or an attacker) might put into a card.
 NASTY = ["\n.control\nshell touch /tmp/x\n.endc", ".include /etc/passwd", "a;b", "{1+1}", "0\n+ .param x=1",
          "*", "v1 a 0 1", "x" * 300, "k\u00e4rte", "\u202e", "\x00", "inverse\n.end", "gear ", "batch"]
@@ -76,6 +78,10 @@ def _assert_safe_deck(deck: str) -> None:
             continue
         if line.startswith("."):
             assert line.split()[0].lower() in DIRECTIVES, line
+            if line.lower().startswith(".param"):
+                rest = re.sub(r"\s*([=+\-*/])\s*", r"\1", line[len(".param"):].strip())
+                rest = re.sub(r"\{[^}]*\}", lambda m: m.group(0).replace(" ", ""), rest)
+                assert all(PARAM.match(t) for t in rest.lower().split()), line
         else:
             assert re.match(r"[virex][a-z0-9_]* ", line), line
     assert lines[0].startswith("* ") and "\r" not in lines[0]  # the title: one sanitised comment line

@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _dev_args(card):
+    """The device module's arguments for the card's cell, with its FN law (thermal by default)."""
     d = card.device
-    return dict(tox_m=d.tox_m, area_m2=d.area_m2, C_T_F=d.C_T_F, phi_B_eV=d.phi_B_eV, m_eff=d.m_eff)
+    return dict(tox_m=d.tox_m, area_m2=d.area_m2, C_T_F=d.C_T_F, phi_B_eV=d.phi_B_eV, m_eff=d.m_eff,
+                T_K=d.T_K if d.law.thermal else None, image_force=d.image_force)
 
 
 def test_synthesis_round_trip_rectangular():

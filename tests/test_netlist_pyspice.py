@@ -6,7 +6,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from lim_hw.device.card import default_card
-from lim_hw.device.floating_gate import fn_closed_form_V
+from lim_hw.device.floating_gate import device_voltage_V
 from lim_hw.device.fn import fn_current_A
 from lim_hw.netlist import generate
 from lim_hw.netlist.pyspice import pyspice_deck, to_pyspice
@@ -37,13 +37,14 @@ def test_user_extension_through_pyspice_changes_the_result():
     circuit.R("leak", "fg", circuit.gnd, 1e15)  # 1 POhm to ground: tau = 1e15 * 100 fF = 100 s
     base = simulate(art.deck(), ("v(fg)",))
     leaky = simulate(pyspice_deck(circuit, art.testbench), ("v(fg)",))
-    # Without the leak the gate follows the FN closed form (it rises ~16 mV in 100 s). With it,
-    # C_T dV_fg/dt = I_FN(V_tun - V_fg) - V_fg / R: solved independently with scipy (rtol 1e-10).
+    # Without the leak the gate follows the FN law's trajectory (thermal factor at T_K; it rises
+    # ~23 mV in 100 s). With it, C_T dV_fg/dt = I_FN(V_tun - V_fg) - V_fg / R: solved independently
+    # with scipy (rtol 1e-10).
     d = card.device
-    v_cf = d.V_tun_V - fn_closed_form_V(base.time_s[-1], d.tox_m, d.area_m2, d.C_T_F, d.V0_V)
+    v_cf = d.V_tun_V - device_voltage_V(d, base.time_s[-1])
     assert abs(base["v(fg)"][-1] - v_cf) < 1e-6
     def rhs(_t, y):
-        return [(fn_current_A(d.V_tun_V - y[0], d.tox_m, d.area_m2) - y[0] / 1e15) / d.C_T_F]
+        return [(fn_current_A(d.V_tun_V - y[0], d.tox_m, d.area_m2, T_K=d.T_K) - y[0] / 1e15) / d.C_T_F]
 
     t_end = leaky.time_s[-1]
     ref = solve_ivp(rhs, (0.0, t_end), [d.V_fg0_V], method="LSODA", rtol=1e-10, atol=1e-12).y[0, -1]

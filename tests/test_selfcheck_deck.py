@@ -89,7 +89,9 @@ def test_netlist_command_output_runs_unchanged_in_ngspice_and_simulate(ramped_sy
     sim = simulate(deck, ["v(fgp)", "v(fgm)"])                          # the file itself, .meas and .end included
     wf = res.waveforms
     assert sim.time_s.size == wf.time_s.size
-    np.testing.assert_allclose(sim["v(fgp)"], wf["v(fgp)"], rtol=0, atol=1e-12)
+    # the file's self-check B-source adds an unknown, so Newton's iterates may differ within the
+    # solver's vntol (1e-9 V): measured 7.6e-10 V at 4 of 916 points with the thermal FN law
+    np.testing.assert_allclose(sim["v(fgp)"], wf["v(fgp)"], rtol=0, atol=1e-9)
     assert simulate(text, ["v(fgp)"]).time_s.size == sim.time_s.size   # and as text (absolute include)
     assert "e_drawn_8" in _ngspice_by_hand(deck, tmp_path)
 

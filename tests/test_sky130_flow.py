@@ -134,3 +134,27 @@ def test_corners_move_the_design_the_way_the_oxide_says(tmp_path):
     w = {c: float(tech.synthesize(sky130_card(2, corner=c, read=False))["w_s"].iloc[0]) for c in ("ss", "tt", "ff")}
     assert w["ff"] < w["tt"] < w["ss"]
     assert math.isfinite(w["ss"]) and w["ss"] < 1.0
+
+
+@pytest.fixture(scope="module")
+def law_runs():
+    """One update of the sky130 cell under each FN law of the card (the junction's deck law must be the
+    synthesis law: a mismatch would show as open-loop tracking error of the law's own size, >> 1e-2)."""
+    out = {}
+    for name, dev in (("thermal", {}), ("classic", {"fn_model": "classic"}), ("image", {"image_force": True})):
+        card = default_card().with_updates(technology={"pdk": "sky130", "read": False}, schedule={"n_updates": 1},
+                                           device=dev)
+        out[name] = run_flow(card, None, progress=False)
+    return out
+
+
+def test_junction_follows_the_cards_fn_law(law_runs):
+    # the thermal factor raises the current (F = x/sin x > 1) and the image force lowers the barrier:
+    # each needs a shorter pulse for the same transitions (docs/device.md s.6-7)
+    w = {k: float(r.updates["w_s"].iloc[0]) for k, r in law_runs.items()}
+    assert w["image"] < w["thermal"] < w["classic"]
+    for name, r in law_runs.items():
+        assert r.summary["device_derived"]["fn_law"] == {"image": "thermal+image-force"}.get(name, name)
+        assert r.summary["technology"]["closed_loop"][0]["tracking_error_max_abs"] < 5e-3, name  # open loop
+        assert r.summary["tracking_error_max_abs"] <= TRACKING, name
+        assert (r.updates["energy_closure"].abs() <= BALANCE).all(), name

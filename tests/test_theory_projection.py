@@ -83,4 +83,21 @@ def test_brain_scale_table_and_summary():
     assert gap == pytest.approx([math.log10(1e17 / 9.1871e8), math.log10(1e17 / 2.2968e8)], rel=1e-4)
     land = df[df["estimate"].str.startswith("Landauer")]["E_J"].to_numpy()
     assert land == pytest.approx([2.2968e8, 4.5936e8, 9.1871e8], rel=1e-4)
-    assert set(df.columns) == {"estimate", "bits", "count", "per_unit_J", "E_J", "ratio_to_LIM"}
+    assert set(df.columns) == {"estimate", "bits", "count", "per_unit_J", "E_J", "ratio_to_LIM", "premise"}
+
+
+def test_projection_states_its_premises_and_the_by_construction_equality():
+    """Issue 15 item 5: every row says what is ASSUMED; the default LIM compute row equals Landauer by
+    construction and says so; the schedule estimate is independent (~(alpha ln n - ln 2) kT per update)."""
+    df = brain_scale_table()
+    s = brain_scale_summary(df)
+    lim = df[df["estimate"].str.startswith("LIM: ops")]
+    assert lim["premise"].str.contains("BY CONSTRUCTION").all()
+    assert s["LIM_compute_equals_Landauer"] and s["LIM_compute_equals_Landauer_by_construction"]
+    assert all("ASSUMED" in p for p in df["premise"][~df["estimate"].str.startswith("Landauer")])
+    # schedule estimate per update: Stirling mean of 0.5 ln n - 0.5 ln 2 over n <= 1e13 (hand: 14.12 kT)
+    N = 1e13
+    assert s["schedule_energy_per_update_kT"] == pytest.approx(0.5 * (math.log(N) - 1) - 0.5 * math.log(2), rel=1e-6)
+    assert s["schedule_over_compute_min"] == pytest.approx(s["LIM_schedule_J"] / s["LIM_compute_min_J"], rel=1e-15)
+    other = brain_scale_summary(brain_scale_table(E_bit_J=1e-19))
+    assert not other["LIM_compute_equals_Landauer"] and not other["LIM_compute_equals_Landauer_by_construction"]

@@ -90,9 +90,17 @@ def run(args: argparse.Namespace) -> int:
           f"{args.ops:g} operations, T={args.T:g} K")
     fmt = {"bits": "{:.0f}".format, "count": "{:.3g}".format,
            "per_unit_J": "{:.4g}".format, "E_J": "{:.4g}".format, "ratio_to_LIM": "{:.3g}".format}
-    print(df.to_string(index=False, formatters=fmt, na_rep="-"))
+    print(df.drop(columns=["premise"]).to_string(index=False, formatters=fmt, na_rep="-"))
     print(f"LIM (compute x precision): {summary['LIM_compute_min_J']:.3g} - "
-          f"{summary['LIM_compute_max_J']:.3g} J; LIM (params x schedule): {summary['LIM_schedule_J']:.3g} J")
+          f"{summary['LIM_compute_max_J']:.3g} J; LIM (params x schedule): {summary['LIM_schedule_J']:.3g} J "
+          f"({summary['schedule_energy_per_update_kT']:.3g} kT per update; "
+          f"{summary['schedule_over_compute_min']:.3g}x the 8-bit compute figure)")
+    if summary["LIM_compute_equals_Landauer_by_construction"]:
+        print("note: the LIM compute rows use E_bit = kT ln 2 (the default), so they equal Landauer BY CONSTRUCTION; "
+              "give --E-bit-J to assume another per-bit energy")
+    print("premises (ASSUMED inputs, docs/theory.md s.11):")
+    for est, prem in dict(zip(df["estimate"], df["premise"])).items():
+        print(f"  {est}: {prem}")
     for k, (lo, hi) in summary["orders_of_magnitude_gap"].items():
         print(f"{k}: {lo:.1f} - {hi:.1f} orders of magnitude above the LIM compute range")
     if args.csv:

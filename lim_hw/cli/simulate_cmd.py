@@ -45,6 +45,13 @@ def add_flow_options(p: argparse.ArgumentParser, default_out: Path | None) -> No
                         "(default: one per CPU; see [simulation] array_block_synapses)")
     p.add_argument("--oversubscribe", action="store_true",
                    help="allow --jobs above the number of CPUs (up to 16 per CPU)")
+    p.add_argument("--stochastic", action="store_true",
+                   help="fast engine: Poisson electron counts per update and in free decay (docs/device.md s.10)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="seed of --stochastic (default: the card's [simulation] seed); implies --stochastic")
+    p.add_argument("--shot-noise-check", dest="shot_noise_check", type=_positive_int, default=0, metavar="M",
+                   help="ngspice engines: also simulate update 1 with transient shot noise (TRNOISE scaled by the "
+                        "FN current) for M seeds and report its spread in summary.json (docs/device.md s.10)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar or table: only the line naming the results folder (progress bars "
                         "are shown on a terminal only)")
@@ -54,10 +61,17 @@ def execute(card, args: argparse.Namespace) -> FlowResult:
     check_workers(args.jobs, "--jobs", args.oversubscribe)
     check_run_size(card.n_updates, args.engine or card.simulation.engine, parse_array(args.array))
     check_output_dir(args.output, "flow")
+    if getattr(args, "stochastic", False) or getattr(args, "seed", None) is not None:
+        from ..errors import InputError
+
+        if args.seed is not None and args.seed < 0:
+            raise InputError(f"--seed {args.seed} must be >= 0")
+        sim = {"stochastic": True, **({"seed": args.seed} if args.seed is not None else {})}
+        card = card.with_updates(simulation=sim)
     return run_flow(card, args.output, engine=args.engine, kind="synapse" if args.synapse else "cell",
                     array=parse_array(args.array), progress=not args.quiet,
                     write_waveforms=not args.no_waveforms, jobs=args.jobs,
-                    waveforms_csv=args.waveforms_csv)
+                    waveforms_csv=args.waveforms_csv, shot_noise_check=getattr(args, "shot_noise_check", 0))
 
 
 def _positive_int(text: str) -> int:
@@ -85,6 +99,12 @@ def print_result(res: FlowResult, quiet: bool = False) -> None:
         print(f"drawn energy is {s['ratio_supply_to_bound_median']:.3g} x the LIM bound "
               f"(tunnelling alone {s['ratio_tunnel_to_bound_median']:.3g} x); "
               f"schedule tracking error max {s['tracking_error_max_abs']:.2e}")
+        from ..theory.bound_statement import headline_lines
+
+        for line in headline_lines(s.get("bound", {})):
+            print(line)
+        for w in s.get("warnings", []):
+            print(f"warning: {w}")
     elif not quiet and "retention_max_rel_error" in s:
         print(f"retention run: V_ox(end) = {s['retention_V_ox_end_V']:.6g} V, closed form "
               f"{s['retention_V_ox_end_closed_form_V']:.6g} V, max relative error {s['retention_max_rel_error']:.2e}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,28 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
+def check_checkpoint_target(path: Path) -> None:
+    """Refuse to overwrite or delete ``path`` unless it is absent or a lim-hw checkpoint (never destroy data).
+
+    A checkpoint is an ``.npz`` holding a JSON ``__meta__`` with ``version`` and
+    ``fingerprint`` keys, as :func:`_save_checkpoint` writes it.
+    """
+    if not os.path.lexists(path):
+        return
+    fix = "move it away or choose another -o"
+    if path.is_symlink() or not path.is_file():
+        raise InputError(f"checkpoint path {path} exists and is not a regular file; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+        ours = isinstance(meta, dict) and {"version", "fingerprint"} <= meta.keys()
+    except (OSError, ValueError, KeyError, EOFError):
+        ours = False
+    if not ours:
+        raise InputError(f"{path} exists and is not a lim-hw training checkpoint; lim-hw will not overwrite "
+                         f"or delete it: {fix}")
+
+
 def _load_checkpoint(path: Path, fingerprint: str) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -113,6 +136,8 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
     every applied amplitude for an independent replay (small runs only).
     """
     t_wall = time.perf_counter()
+    if checkpoint is not None:  # before any work: written and deleted only if absent or a lim-hw checkpoint
+        check_checkpoint_target(Path(checkpoint))
     card, ts = cfg.card, cfg.training
     dev, prog = card.device, card.programming
     data = load_digits_split(cfg.data)
@@ -134,7 +159,7 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
     timing = PulseTiming.from_card(card)
     nominal = CellModel.from_card(card)
     t1 = prog.update_start_s(1)
-    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V))
+    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
     table = AmplitudeTable(nominal, timing, V_ref, ts.min_electrons) if ts.lr == "device" else None
     N_probe = max(ts.eps0 * 0.01 * arr.Q_unit, 1.0)
     Vp_probe = float(table(np.array([N_probe]))[0]) if table is not None else 0.0
@@ -217,7 +242,7 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
             V_prev = arr.V.copy()
             t_prev = arr.t_prev
             arr.decay_to(t_n)
-            V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V))
+            V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
             t_nom = t_n
             idx = perm[b * ts.batch_size:(b + 1) * ts.batch_size]
             Xb, yb = data.X_train[idx], data.y_train[idx]

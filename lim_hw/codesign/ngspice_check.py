@@ -143,7 +143,7 @@ def ngspice_check_design(card: Card, design: Design, targets: pd.DataFrame | Non
     lead = min(lead_s, 0.5 * t1) if t1 > 0 else 0.0
     if lead <= 0:
         raise InputError("the first update must come after t = 0 to check a design in ngspice")
-    V_start = float(card.device.V0_V - natural_drop_V(card.device.V0_V, t1 - lead, cell.k1_per_s, cell.k2_V))
+    V_start = float(card.device.V0_V - natural_drop_V(card.device.V0_V, t1 - lead, cell.k1_per_s, cell.k2_V, cell.law_scales))
     upd, _tab, sim, c2 = ngspice_window(dcard, table, V_start, t1 - lead, resolve_ramps, engine, timeout_s)
     ev = evaluate_design(card, design, tg)
     df = pd.DataFrame({

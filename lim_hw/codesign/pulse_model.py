@@ -6,7 +6,9 @@ and by online training (:mod:`lim_hw.codesign.train`):
 
 - between and during flat tops the oxide voltage follows the exact restarted
   closed form ``V(t) = k2 / ln(k1 t + k0)`` (as
-  :class:`lim_hw.netlist.synthesis.FGModel`);
+  :class:`lim_hw.netlist.synthesis.FGModel`), or, for a card with the thermal
+  factor or image force, the same cancellation-free trajectory step of the FN law
+  (:func:`lim_hw.device.trajectory.law_drop_V`; ``CellModel.law_scales``, docs/device.md s.8);
 - a linear control-gate ramp is integrated *in the voltage variable*:
   with ``f(V) = (k1/k2) V^2 exp(-k2/V)`` the FN discharge rate and ``s`` the
   ramp rate of the drive, ``dQ/dV = C_T f / (s - f)`` exactly, so the charge
@@ -51,6 +53,8 @@ import numpy as np
 from ..constants import q_C
 from ..device.card import Card
 from ..device.floating_gate import fn_k_constants
+from ..device.fn_law import constants_from_scales, ln_rate_factor_u
+from ..device.trajectory import law_drop_V
 from ..errors import InputError
 
 __all__ = ["V_P_MAX_V", "CellModel", "PulseTiming", "PulseEval", "pulse_eval", "solve_amplitudes",
@@ -78,6 +82,7 @@ class CellModel:
     C_j_F: float
     V_tun_V: float
     R_drv_ohm: float
+    law_scales: tuple[float, float] | None = None   # FN law (thermal / image force); None = classic
 
     @classmethod
     def from_card(cls, card: Card, tox_m: Any = None, area_m2: Any = None) -> "CellModel":
@@ -86,7 +91,8 @@ class CellModel:
         tox = d.tox_m if tox_m is None else np.asarray(tox_m, dtype=float)
         area = d.area_m2 if area_m2 is None else np.asarray(area_m2, dtype=float)
         k = fn_k_constants(tox, area, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
-        return cls(k.k1_per_s, k.k2_V, d.C_T_F, d.C_c_F, d.C_j_F, d.V_tun_V, card.programming.R_drv_ohm)
+        return cls(k.k1_per_s, k.k2_V, d.C_T_F, d.C_c_F, d.C_j_F, d.V_tun_V, card.programming.R_drv_ohm,
+                   d.law.scales)
 
     @property
     def kappa(self) -> float:
@@ -105,7 +111,7 @@ class CellModel:
 
     def f_V_per_s(self, V: Any) -> np.ndarray:
         """FN discharge rate |dV/dt| at oxide voltage V (V/s)."""
-        return _f(np.asarray(V, dtype=float), self.k1_per_s, self.k2_V)
+        return _f(np.asarray(V, dtype=float), self.k1_per_s, self.k2_V, self.law_scales)
 
 
 @dataclass(frozen=True)
@@ -131,14 +137,24 @@ class PulseTiming:
         return cls(p.pulse_width_s, p.rise_s, p.shape)
 
 
-def _f(V: np.ndarray, k1: Any, k2: Any) -> np.ndarray:
+def _f(V: np.ndarray, k1: Any, k2: Any, scales: tuple[float, float] | None = None) -> np.ndarray:
     Vs = np.maximum(V, 1e-3)
-    return k1 / k2 * Vs * Vs * np.exp(-k2 / Vs)
+    f = k1 / k2 * Vs * Vs * np.exp(-k2 / Vs)
+    c = constants_from_scales(scales, k2)
+    if c is not None:
+        f = f * np.exp(ln_rate_factor_u(1.0 / Vs, k2, c[0], c[1], scales[0] != 0, scales[1] != 0))
+    return f
 
 
-def natural_drop_V(V_start_V: Any, dt_s: Any, k1_per_s: Any, k2_V: Any) -> np.ndarray:
-    """Oxide-voltage drop after ``dt_s`` of free decay (cancellation-free closed form, theory.md s.5)."""
+def natural_drop_V(V_start_V: Any, dt_s: Any, k1_per_s: Any, k2_V: Any,
+                   scales: tuple[float, float] | None = None) -> np.ndarray:
+    """Oxide-voltage drop after ``dt_s`` of free decay (cancellation-free closed form, theory.md s.5;
+    the FN law's exact trajectory step for ``scales`` = :attr:`CellModel.law_scales`, docs/device.md s.8)."""
     V = np.asarray(V_start_V, dtype=float)
+    c = constants_from_scales(scales, k2_V)
+    if c is not None:
+        V, dt, k1, k2 = np.broadcast_arrays(V, np.asarray(dt_s, dtype=float), k1_per_s, k2_V)
+        return law_drop_V(V, k1 * dt, k2, c[0], c[1], thermal=scales[0] != 0, image_force=scales[1] != 0)
     pos = V > 0                                    # the junction does not conduct for V_ox <= 0
     Vs = np.where(pos, V, 1.0)
     with np.errstate(under="ignore"):
@@ -146,13 +162,13 @@ def natural_drop_V(V_start_V: Any, dt_s: Any, k1_per_s: Any, k2_V: Any) -> np.nd
     return np.where(pos, Vs * Vs * L / (k2_V + Vs * L), 0.0)
 
 
-def _segment(V: np.ndarray, dt: Any, k1: Any, k2: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _segment(V: np.ndarray, dt: Any, k1: Any, k2: Any, scales=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Constant drive for ``dt``: (V_end, q = Q/C_T in V, e = E_tunnel/C_T in V^2)."""
-    d = natural_drop_V(V, dt, k1, k2)
+    d = natural_drop_V(V, dt, k1, k2, scales)
     return V - d, d, d * (2.0 * V - d) / 2.0
 
 
-def _ramp(V_a: np.ndarray, dV: np.ndarray, T: np.ndarray, k1: Any, k2: Any
+def _ramp(V_a: np.ndarray, dV: np.ndarray, T: np.ndarray, k1: Any, k2: Any, scales=None
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Linear drive of ``dV`` (signed) over ``T``: (V_end, q = Q/C_T, e = E_tunnel/C_T).
 
@@ -165,12 +181,12 @@ def _ramp(V_a: np.ndarray, dV: np.ndarray, T: np.ndarray, k1: Any, k2: Any
     q = np.empty(shape)
     e = np.empty(shape)
     s = dV / T
-    f_top = _f(V_a + np.maximum(dV, 0.0), k1, k2)
+    f_top = _f(V_a + np.maximum(dV, 0.0), k1, k2, scales)
     zero = dV == 0.0
     fast = (~zero) & (np.abs(s) > 4.0 * f_top)
     slow = ~(zero | fast)
     if zero.any():
-        V_b[zero], q[zero], e[zero] = _segment(V_a[zero], T[zero], k1[zero], k2[zero])
+        V_b[zero], q[zero], e[zero] = _segment(V_a[zero], T[zero], k1[zero], k2[zero], scales)
     if fast.any():
         va, dv, ss, kk1, kk2 = V_a[fast], dV[fast], s[fast], k1[fast], k2[fast]
         vb = va + dv
@@ -179,9 +195,9 @@ def _ramp(V_a: np.ndarray, dV: np.ndarray, T: np.ndarray, k1: Any, k2: Any
             mid = 0.5 * (va + vb)
             half = 0.5 * (vb - va)
             Vn = mid[:, None] + half[:, None] * _GL_X
-            fn = _f(Vn, kk1[:, None], kk2[:, None])
+            fn = _f(Vn, kk1[:, None], kk2[:, None], scales)
             g = fn / (ss[:, None] - fn)
-            fb = _f(vb, kk1, kk2)
+            fb = _f(vb, kk1, kk2, scales)
             return half * (g @ _GL_W), half * ((Vn * g) @ _GL_W), fb / (ss - fb)
 
         for _ in range(8):
@@ -193,18 +209,18 @@ def _ramp(V_a: np.ndarray, dV: np.ndarray, T: np.ndarray, k1: Any, k2: Any
         qq, ee, _ = integrals(vb)
         V_b[fast], q[fast], e[fast] = vb, qq, ee
     if slow.any():
-        V_b[slow], q[slow], e[slow] = _ramp_ivp(V_a[slow], s[slow], T[slow], k1[slow], k2[slow])
+        V_b[slow], q[slow], e[slow] = _ramp_ivp(V_a[slow], s[slow], T[slow], k1[slow], k2[slow], scales)
     return V_b, q, e
 
 
-def _ramp_ivp(V: np.ndarray, s: np.ndarray, T: np.ndarray, k1: np.ndarray, k2: np.ndarray):
+def _ramp_ivp(V: np.ndarray, s: np.ndarray, T: np.ndarray, k1: np.ndarray, k2: np.ndarray, scales=None):
     """Fallback for ramps as slow as the FN discharge itself (stiff): LSODA in time on (V, q, e)."""
     from scipy.integrate import solve_ivp
 
     out = np.empty((3, V.size))
     for i, (v0, si, Ti, a, b) in enumerate(zip(V.ravel(), s.ravel(), T.ravel(), k1.ravel(), k2.ravel())):
         def rhs(_t, y, si=si, a=a, b=b):
-            fv = float(_f(np.asarray(y[0]), a, b))
+            fv = float(_f(np.asarray(y[0]), a, b, scales))
             return [si - fv, fv, fv * y[0]]
 
         sol = solve_ivp(rhs, (0.0, Ti), [v0, 0.0, 0.0], method="LSODA", rtol=1e-10,
@@ -264,34 +280,34 @@ def pulse_eval(cell: CellModel, timing: PulseTiming, V_start_V: Any, V_p_V: Any)
     """
     V_s = np.asarray(V_start_V, dtype=float)
     V_p = np.asarray(V_p_V, dtype=float)
-    k1, k2 = cell.k1_per_s, cell.k2_V
+    k1, k2, sc = cell.k1_per_s, cell.k2_V, cell.law_scales
     width = np.asarray(timing.width_s, dtype=float)
     rise = np.asarray(timing.rise_s, dtype=float)
     kap = cell.kappa
     dV = kap * V_p
     V_s, dV, width, rise = np.broadcast_arrays(V_s, dV, width, rise)
     if timing.shape == "rectangular":
-        V1, q1, e1 = _segment(V_s, rise / 2.0, k1, k2)
+        V1, q1, e1 = _segment(V_s, rise / 2.0, k1, k2, sc)
         V_hi = V1 + dV
-        V2h, q2, e2 = _segment(V_hi, width + rise, k1, k2)
-        V_after, q3, e3 = _segment(V2h - dV, rise / 2.0, k1, k2)
+        V2h, q2, e2 = _segment(V_hi, width + rise, k1, k2, sc)
+        V_after, q3, e3 = _segment(V2h - dV, rise / 2.0, k1, k2, sc)
         V_peak = V_hi
         q_drawn = q1 + q2
         drv_fn_drawn = kap * V_p * q2
         drv_fn_net = drv_fn_drawn
     else:
-        V1, q1, e1 = _ramp(V_s, dV, rise, k1, k2)
-        V2h, q2, e2 = _segment(V1, width, k1, k2)
-        V_after, q3, e3 = _ramp(V2h, -dV, rise, k1, k2)
+        V1, q1, e1 = _ramp(V_s, dV, rise, k1, k2, sc)
+        V2h, q2, e2 = _segment(V1, width, k1, k2, sc)
+        V_after, q3, e3 = _ramp(V2h, -dV, rise, k1, k2, sc)
         V_peak = V1
         q_drawn = q1 + q2
         drv_fn_drawn = (e1 - V_s * q1) + kap * V_p * q2
         drv_fn_net = drv_fn_drawn + (e3 - (V2h - dV) * q3)
     settle = cell.settle_s
-    _, q4, e4 = _segment(V_after, settle, k1, k2)
+    _, q4, e4 = _segment(V_after, settle, k1, k2, sc)
     C_T = cell.C_T_F
     q_win = q1 + q2 + q3 + q4
-    N_nat = C_T * natural_drop_V(V_s, width + 2.0 * rise + settle, k1, k2) / q_C
+    N_nat = C_T * natural_drop_V(V_s, width + 2.0 * rise + settle, k1, k2, sc) / q_C
     N_sim = C_T * q_win / q_C - N_nat
     E_tun = C_T * (e1 + e2 + e3 + e4)
     bias_frac = 1.0 - cell.C_j_F / C_T

@@ -48,7 +48,7 @@ def replay_synapse(card: Card, cells: dict[str, tuple[float, float]], win: pd.Da
         V, t_prev = V_start, t_start
         model_rows = []
         for rec in win.itertuples(index=False):
-            V = float(V - natural_drop_V(V, rec.t_s - t_prev, cell.k1_per_s, cell.k2_V))
+            V = float(V - natural_drop_V(V, rec.t_s - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
             vp = rec.V_p_V if rec.half == hname else 0.0
             ev = pulse_eval(cell, timing, V, vp)
             if vp > 0:
@@ -74,7 +74,7 @@ def replay_synapse(card: Card, cells: dict[str, tuple[float, float]], win: pd.Da
                          "E_drawn_model_J": m_.E_drawn, "E_drawn_ngspice_J": u_.E_supply_J,
                          "E_tunnel_model_J": m_.E_tunnel, "E_tunnel_ngspice_J": u_.E_tunnel_J})
         t_end_rel = float(sim.time_s[-1])
-        V_end_model = float(V - natural_drop_V(V, t_start + t_end_rel - t_prev, cell.k1_per_s, cell.k2_V))
+        V_end_model = float(V - natural_drop_V(V, t_start + t_end_rel - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales))
         V_end_ng = float(sim.vectors["v(tun)"][-1] - sim.vectors["v(fg)"][-1])
         end_checks[hname] = {"V_ox_end_model_V": V_end_model, "V_ox_end_ngspice_V": V_end_ng,
                              "diff_V": V_end_ng - V_end_model, "ngspice_wall_s": sim.wall_s,

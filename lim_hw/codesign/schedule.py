@@ -70,7 +70,7 @@ def run_schedule(cell: CellModel, timing: PulseTiming, V0_V: float, t_s: np.ndar
         gap = t_s[i] - t_prev
         if np.any(np.asarray(gap) < 0):
             raise InputError("updates overlap: the pulse window is longer than the update period")
-        V = V - natural_drop_V(V, gap, cell.k1_per_s, cell.k2_V)
+        V = V - natural_drop_V(V, gap, cell.k1_per_s, cell.k2_V, cell.law_scales)
         ev = pulse_eval(cell, timing, V, V_p_V[i])
         rows["V_before_V"].append(np.broadcast_to(V, ev.N_sim.shape))
         for k in ("V_peak_V", "N_sim", "E_tunnel_J", "E_drawn_J", "E_net_J", *_PARTS):
@@ -93,7 +93,7 @@ def solve_schedule(cell: CellModel, timing: PulseTiming, V0_V: float, t_s: np.nd
     out = []
     window = timing.window_s
     for i in range(len(t_s)):
-        V = V - natural_drop_V(V, t_s[i] - t_prev, cell.k1_per_s, cell.k2_V)
+        V = V - natural_drop_V(V, t_s[i] - t_prev, cell.k1_per_s, cell.k2_V, cell.law_scales)
         Vp = solve_amplitudes(cell, timing, V, N_target[i], strict=strict)
         ev = pulse_eval(cell, timing, V, np.nan_to_num(Vp, nan=0.0))
         out.append(Vp)

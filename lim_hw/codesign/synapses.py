@@ -130,7 +130,7 @@ class SynapseArray:
 
     def decay_to(self, t_s: float) -> None:
         """Free decay of every cell from the end of the last window to ``t_s``."""
-        self.V = self.V - self._noisy(natural_drop_V(self.V, t_s - self.t_prev, self.k1, self.k2))
+        self.V = self.V - self._noisy(natural_drop_V(self.V, t_s - self.t_prev, self.k1, self.k2, self.nominal.law_scales))
         self.t_prev = t_s
 
     def read(self) -> np.ndarray:
@@ -163,7 +163,7 @@ class SynapseArray:
                                                                         strict=False)
         clipped = ~np.isfinite(Vp)
         Vp = np.where(clipped, V_P_MAX_V, Vp)
-        V_after = self.V - self._noisy(natural_drop_V(self.V, self.window_s, self.k1, self.k2))
+        V_after = self.V - self._noisy(natural_drop_V(self.V, self.window_s, self.k1, self.k2, self.nominal.law_scales))
         z = np.zeros(sel.size)
         res = WriteResult(sel, cols, Vp, N_want, z, z, z, z, z.copy(), z.copy(), int(clipped.sum()), 0)
         if sel.size:

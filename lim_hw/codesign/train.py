@@ -404,7 +404,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     w_soft = np.zeros(P)
     # nominal write-sensitivity reference (lr = device): the nominal cell at the first update
     t1 = prog.update_start_s(1)
-    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V))
+    V_ref = float(dev.V0_V - natural_drop_V(dev.V0_V, t1, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
     V_nom, t_nom = V_ref, t1
     N_probe = max(ts.eps0 * 0.25 * Q_unit, 1.0)
     Vp_probe = float(solve_amplitudes(nominal, timing, V_ref, N_probe))
@@ -423,14 +423,14 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     for n in range(1, ts.n_steps + 1):
         t_n = prog.update_start_s(n)
         # 1. free decay of every cell since the last step
-        d = natural_drop_V(V, t_n - t_prev, k1, k2)
+        d = natural_drop_V(V, t_n - t_prev, k1, k2, nominal.law_scales)
         if ts.shot_noise:
             lam = dev.C_T_F * d / q_C
             d = noise_rng.poisson(lam) * q_C / dev.C_T_F
         V_before_prev = V.copy()
         V = V - d
         # nominal decay-only trajectory (for the effective device learning rate)
-        V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V))
+        V_nom = float(V_nom - natural_drop_V(V_nom, t_n - t_nom, nominal.k1_per_s, nominal.k2_V, nominal.law_scales))
         t_nom = t_n
         # 2. read weights (offset read once before the first update), gradient on a minibatch
         if n == 1:
@@ -462,7 +462,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         n_clipped += int(clipped.sum())
         Vp = np.where(clipped, V_P_MAX_V, Vp)
         # 5. the actual (mismatched) cells receive the pulses; the rest decay over the window
-        V_after = V - natural_drop_V(V, window, k1, k2)
+        V_after = V - natural_drop_V(V, window, k1, k2, nominal.law_scales)
         N_real = np.zeros(sel.size)
         if sel.size:
             ev = pulse_eval(_cell_subset(nominal, k1[cols, sel], k2[cols, sel]), timing, V_tgt, Vp)

@@ -95,16 +95,22 @@ def effective_barrier_J(
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
     T_K: ArrayLike = T_DEFAULT_K,
+    *,
+    thermal: bool = False,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Effective barrier ``E_eff(V) = kT ln(R_max / R_FN(V))`` (J) (theory.md s.7).
 
     Computed in log space (finite even where I_FN underflows). ``+inf`` for
     ``V_ox <= 0`` (no conduction). Negative where ``R_FN(V) > R_max``: the
     value is returned as is, not clamped, so that the inverse round-trips.
+    ``thermal``: the FN current includes the thermal factor at ``T_K`` (a scalar);
+    ``image_force``: the image-force lowering (docs/device.md s.6-7).
     """
     R_max = _positive("R_max_per_s", R_max_per_s)
     kT = k_B_J_per_K * _positive("T_K", T_K)
-    lnI = np.asarray(ln_fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff))
+    lnI = np.asarray(ln_fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff,
+                                     T_K=float(T_K) if thermal else None, image_force=image_force))
     lnR = lnI - np.log(q_C)
     return _out(kT * (np.log(R_max) - lnR))
 

@@ -3,7 +3,7 @@
 A card has four tables, every key SI with its unit in the name::
 
     [device]       tox_m, area_m2, C_T_F, C_c_F, C_j_F, V0_V, V_tun_V,
-                   phi_B_eV, m_eff, T_K, R_max_per_s
+                   phi_B_eV, m_eff, T_K, R_max_per_s, fn_model, image_force
     [schedule]     the theory schedule (lim_hw.theory.ScheduleSpec keys)
     [programming]  pulse_width_s, period_s, first_update_s, shape, rise_s, R_drv_ohm
     [simulation]   duration_s, reltol, abstol_A, vntol_V, chgtol_C, method,
@@ -42,30 +42,68 @@ def _check_choice(section: str, key: str, value: Any, choices: tuple[str, ...]) 
     return value
 
 
+def geometry_C_j_F(area_m2: float, tox_m: float) -> float:
+    """Junction capacitance from the geometry: ``eps_ox area / t_ox`` with ``eps_ox = 3.9 eps_0`` (F).
+
+    The static permittivity of SiO2 (the junction's small-signal capacitance; the image
+    force uses the optical 2.15, docs/device.md s.7). 2.8776e-15 F for 1 um^2, 12 nm.
+    """
+    from .fn_law import EPS0_F_PER_M, EPS_R_STATIC
+
+    return EPS_R_STATIC * EPS0_F_PER_M * float(area_m2) / float(tox_m)
+
+
 @dataclass(frozen=True)
 class DeviceParams:
     """FN-DAM cell parameters (SI).
 
     ``C_T_F`` is the total floating-gate capacitance, of which ``C_c_F`` is the
     control-gate coupling capacitor and ``C_j_F`` the tunnelling-junction
-    capacitance; the rest (``C_T - C_c - C_j``) goes to ground.
+    capacitance; the rest (``C_T - C_c - C_j``) goes to ground. ``C_j_F = None``
+    (a card without the key) is computed from the geometry, ``eps_ox area / t_ox``
+    with the static ``eps_ox = 3.9 eps_0`` (2.8776 fF for 1 um^2 and 12 nm; docs/device.md
+    s.9); :attr:`C_j_from_geometry` tells which.
     ``V0_V`` is the oxide voltage (tunnelling node minus floating gate) at t = 0;
     ``V_tun_V`` the DC bias of the tunnelling node, so the floating gate starts
     at ``V_tun_V - V0_V``. ``R_max_per_s`` is the barrier-free transition rate
     that sets the LIM update-rate schedule (theory.md s.1, s.7).
+    ``fn_model`` is ``"thermal"`` (default: the FN current carries the Murphy-Good
+    thermal factor at ``T_K``) or ``"classic"`` (the T = 0 K law, kept for
+    comparison); ``image_force`` adds Murphy-Good image-force barrier lowering
+    (default off). See docs/device.md s.6-7. ``inj_I_s_A``, ``inj_beta``,
+    ``inj_V_inj_V``: the behavioural hot-electron injector used when
+    ``[programming] decrease = "injection"`` (``I_inj = I_s beta exp(-V_inj/V_ds)``,
+    docs/device.md s.11).
     """
 
     tox_m: float = 12e-9
     area_m2: float = 1e-12
     C_T_F: float = 100e-15
     C_c_F: float = 50e-15
-    C_j_F: float = 2e-15
+    C_j_F: float | None = None
     V0_V: float = 8.0
     V_tun_V: float = 10.0
     phi_B_eV: float = 3.2
     m_eff: float = 0.42
     T_K: float = 300.0
     R_max_per_s: float = 5e4
+    fn_model: str = "thermal"
+    image_force: bool = False
+    inj_I_s_A: float = 1e-7
+    inj_beta: float = 1.0
+    inj_V_inj_V: float = 60.0
+
+    FN_MODELS = ("thermal", "classic")
+
+    def __post_init__(self) -> None:
+        if self.C_j_F is None:   # resolved once; the flag survives only through card_to_dict's omission
+            object.__setattr__(self, "C_j_F", geometry_C_j_F(self.area_m2, self.tox_m))
+            object.__setattr__(self, "_C_j_geometry", True)
+
+    @property
+    def C_j_from_geometry(self) -> bool:
+        """True when ``C_j_F`` was computed as ``eps_ox area / t_ox`` (the card left the key out)."""
+        return bool(self.__dict__.get("_C_j_geometry", False))
 
     @property
     def kappa(self) -> float:
@@ -82,6 +120,36 @@ class DeviceParams:
         """Initial floating-gate voltage V_tun - V0 (V)."""
         return self.V_tun_V - self.V0_V
 
+    def ckT(self, V_ox_V: float) -> float:
+        """Thermal-factor argument ``c kT`` at oxide voltage ``V_ox_V`` (0 for the classic law; docs/device.md s.6)."""
+        from .fn import fn_coefficients
+        from .fn_law import ckT_field
+
+        if V_ox_V <= 0:
+            return float("inf")
+        _, B = fn_coefficients(self.phi_B_eV, self.m_eff)
+        return float(ckT_field(self.law, V_ox_V / self.tox_m, float(B)))
+
+    def check_operating_point(self, V_ox_V: float, where: str) -> None:
+        """InputError when ``c kT`` at ``V_ox_V`` exceeds the thermal law's validity limit (0.8)."""
+        from .fn_law import CKT_VALID_MAX
+
+        if self.fn_model != "thermal":
+            return
+        x = self.ckT(V_ox_V)
+        if x > CKT_VALID_MAX:
+            raise InputError(
+                f"[device] {where}: at V_ox = {V_ox_V:.4g} V the thermal FN factor's c kT = {x:.3g} exceeds "
+                f"{CKT_VALID_MAX:g} (the Murphy-Good formula diverges at 1, where over-barrier transport takes "
+                "over); raise V0_V, thin tox_m, lower T_K, or set fn_model = \"classic\"")
+
+    @property
+    def law(self):
+        """The FN law of this device (:class:`lim_hw.device.fn_law.FNLaw`)."""
+        from .fn_law import FNLaw
+
+        return FNLaw.from_device(self)
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceParams":
         vals = _known(d, cls, "device")
@@ -97,12 +165,27 @@ class DeviceParams:
             "m_eff": {"lo": 0.01, "hi": 10.0},
             "T_K": {"lo": 1.0, "hi": 1000.0},
             "R_max_per_s": {"positive": True},
+            "inj_I_s_A": {"positive": True, "hi": 1e-3},
+            "inj_beta": {"positive": True},
+            "inj_V_inj_V": {"positive": True, "hi": 1e3},
         }
-        out = {k: _check_number("device", k, v, **limits[k]) for k, v in vals.items()}  # type: ignore[arg-type]
+        out: dict[str, Any] = {}
+        for k, v in vals.items():
+            if k == "fn_model":
+                out[k] = _check_choice("device", k, v, cls.FN_MODELS)
+            elif k == "image_force":
+                if not isinstance(v, bool):
+                    raise InputError(f"[device] image_force = {v!r} must be true or false")
+                out[k] = v
+            else:
+                out[k] = _check_number("device", k, v, **limits[k])  # type: ignore[arg-type]
         dev = cls(**out)
+        dev.check_operating_point(dev.V0_V, "V0_V")
         if dev.C_c_F + dev.C_j_F > dev.C_T_F:
+            how = (f" (C_j_F = eps_ox area/tox = {dev.C_j_F:g} F from the geometry: give C_j_F, or a larger "
+                   "C_T_F for this area)" if dev.C_j_from_geometry else "")
             raise InputError(
-                f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F; "
+                f"[device] C_c_F + C_j_F = {dev.C_c_F + dev.C_j_F:g} F exceeds C_T_F = {dev.C_T_F:g} F{how}; "
                 "C_T_F is the total floating-gate capacitance and must include both")
         return dev
 
@@ -117,7 +200,11 @@ class ProgrammingSpec:
     edges of ``rise_s``, meant to be slow: adiabatic charging). ``R_drv_ohm`` is
     the driver's output resistance, where the switching dissipation happens.
     ``precision_bits`` is the weight precision each update writes; it sets the
-    Landauer reference ``precision_bits * kT ln 2`` per update.
+    Landauer reference ``precision_bits * kT ln 2`` per update. ``decrease`` says how an
+    update with a negative gradient lowers the weight: ``"pair"`` (default) pulses the
+    - half of a differential synapse (one-way tunnelling in each half), ``"injection"``
+    injects electrons into the same floating gate with a hot-electron injector
+    (docs/device.md s.11; ngspice engines, cell and synapse testbenches).
     """
 
     pulse_width_s: float = 10e-3
@@ -127,8 +214,10 @@ class ProgrammingSpec:
     rise_s: float = 1e-9
     R_drv_ohm: float = 1e5
     precision_bits: float = 8.0
+    decrease: str = "pair"
 
     SHAPES = ("rectangular", "ramped")
+    DECREASES = ("pair", "injection")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ProgrammingSpec":
@@ -137,6 +226,8 @@ class ProgrammingSpec:
         for k, v in vals.items():
             if k == "shape":
                 out[k] = _check_choice("programming", k, v, cls.SHAPES)
+            elif k == "decrease":
+                out[k] = _check_choice("programming", k, v, cls.DECREASES)
             elif k == "first_update_s":
                 out[k] = _check_number("programming", k, v, nonneg=True)
             else:
@@ -155,7 +246,11 @@ class ProgrammingSpec:
 
 @dataclass(frozen=True)
 class SimulationSpec:
-    """Transient-analysis settings. ``duration_s = 0`` means: end one period after the last update."""
+    """Transient-analysis settings. ``duration_s = 0`` means: end one period after the last update.
+
+    ``stochastic`` (fast engine only): Poisson electron counts per update and in free decay,
+    drawn with ``seed`` (:mod:`lim_hw.fast.stochastic`, docs/device.md s.10).
+    """
 
     duration_s: float = 0.0
     reltol: float = 1e-6
@@ -172,6 +267,8 @@ class SimulationSpec:
     energy_closure_tol: float = 1e-3
     charge_closure_tol: float = 1e-4
     refine: bool = True
+    stochastic: bool = False
+    seed: int = 0
 
     METHODS = ("gear", "trap")
     ENGINES = ("batch", "shared", "fast")
@@ -181,7 +278,16 @@ class SimulationSpec:
         vals = _known(d, cls, "simulation")
         out: dict[str, Any] = {}
         for k, v in vals.items():
-            if k == "method":
+            if k == "stochastic":
+                if not isinstance(v, bool):
+                    raise InputError(f"[simulation] stochastic = {v!r} must be true or false")
+                out[k] = v
+            elif k == "seed":
+                n = _check_number("simulation", k, v, nonneg=True)
+                if isinstance(v, float) or n != int(n):
+                    raise InputError(f"[simulation] seed = {v!r} must be a whole number >= 0")
+                out[k] = int(n)
+            elif k == "method":
                 out[k] = _check_choice("simulation", k, v, cls.METHODS)
             elif k == "engine":
                 out[k] = _check_choice("simulation", k, v, cls.ENGINES)
@@ -347,12 +453,19 @@ def default_card() -> Card:
 
 
 def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:
-    """Plain mapping of a card (round-trips through :func:`card_from_dict`)."""
+    """Plain mapping of a card (round-trips through :func:`card_from_dict`).
+
+    A ``C_j_F`` computed from the geometry is left out (so ``with_updates`` of the
+    area or oxide recomputes it); :func:`device_derived` lists it.
+    """
     def plain(obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
+    device = plain(card.device)
+    if card.device.C_j_from_geometry:
+        del device["C_j_F"]          # computed from area and tox: recomputed when they change
     out = {
-        "device": plain(card.device),
+        "device": device,
         "schedule": card.schedule.to_dict(),
         "programming": plain(card.programming),
         "simulation": plain(card.simulation),
@@ -362,6 +475,12 @@ def card_to_dict(card: Card) -> dict[str, dict[str, Any]]:
         if card.technology.pdk == "sky130":
             out["device"] = {k: v for k, v in out["device"].items() if k not in DERIVED_BY_PDK}
     return out
+
+
+def device_derived(dev: DeviceParams) -> dict[str, Any]:
+    """Derived device values for reports (summary.json ``device_derived``): capacitances, coupling, FN law."""
+    return {"C_j_F": dev.C_j_F, "C_j_from_geometry": dev.C_j_from_geometry, "C_fg_F": dev.C_fg_F,
+            "kappa": dev.kappa, "fn_law": dev.law.name, "ckT_at_V0": dev.ckT(dev.V0_V)}
 
 
 def card_to_toml(card: Card, header: str = "") -> str:

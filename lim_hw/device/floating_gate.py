@@ -15,6 +15,14 @@ reference device), so everything here works with ``ln k0 = k2/V0`` and
 ``ln(k1 t + k0) = logaddexp(ln k1 + ln t, ln k0)``; results stay finite and
 accurate for small V0. The derivation is in docs/device.md.
 
+Temperature and image force (docs/device.md s.6-8): with the thermal factor
+and/or image-force lowering the closed form is no longer exact; the functions
+below take keyword-only ``T_K`` (``None`` = classic T = 0 K law) and
+``image_force`` and then step the exact u-space trajectory of
+:mod:`lim_hw.device.trajectory` instead (same cancellation-free drop form).
+:func:`fn_closed_form_V` and :func:`closed_form_from_k` stay the classic closed
+form; :func:`fg_voltage_V` is ``V(t)`` under any law.
+
 Sign convention: ``V`` is the oxide voltage that drives tunnelling; for
 ``V <= 0`` the junction does not conduct (see :mod:`lim_hw.device.fn`) and the
 voltage stays where it is. All functions broadcast over every argument, use SI
@@ -39,9 +47,14 @@ from lim_hw.device.fn import (
     _positive,
     fn_current_A,
 )
+from lim_hw.device.fn_law import trajectory_constants
+from lim_hw.device.trajectory import law_drop_scalar_V, law_drop_V, law_time_s
 from lim_hw.errors import InputError
 
 __all__ = [
+    "fg_voltage_V",
+    "device_voltage_V",
+    "decay_drop_from_k_V",
     "FGConstants",
     "fn_k_constants",
     "fn_closed_form_V",
@@ -92,7 +105,14 @@ def _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff) -> tuple[np.ndarray, np.ndarray
     return A * area * B / (C_T * tox), B * tox
 
 
-def _decay(V_start: np.ndarray, dt: np.ndarray, k1: np.ndarray, k2: np.ndarray):
+def _law_consts(tox_m, k2, phi_B_eV, T_K, image_force):
+    """Trajectory constants ``(s_V, f1_per_V)`` of the law (zeros for the classic law)."""
+    if T_K is not None:
+        _positive("T_K", T_K)
+    return trajectory_constants(phi_B_eV, _positive("tox_m", tox_m), k2, T_K, bool(image_force))
+
+
+def _decay(V_start: np.ndarray, dt: np.ndarray, k1: np.ndarray, k2: np.ndarray, s=0.0, f1=0.0):
     """Restarted closed form: ``(V_end, V_start - V_end)`` without cancellation.
 
     With ``ln k0 = k2/V_start`` and ``delta = ln(1 + k1 dt / k0)`` (a softplus,
@@ -100,6 +120,10 @@ def _decay(V_start: np.ndarray, dt: np.ndarray, k1: np.ndarray, k2: np.ndarray):
     ``V_start - V_end = V_start * delta / (ln k0 + delta)``.
     Non-positive ``V_start`` does not conduct: ``V_end = V_start``.
     """
+    if np.any(np.asarray(s) != 0) or np.any(np.asarray(f1) != 0):
+        V_start, dt, k1 = np.broadcast_arrays(V_start, dt, k1)
+        dV = law_drop_V(V_start, k1 * dt, k2, s, f1)
+        return V_start - dV, dV
     V_start, dt, k1, k2 = np.broadcast_arrays(V_start, dt, k1, k2)
     pos = V_start > 0
     Vs = np.where(pos, V_start, 1.0)
@@ -151,10 +175,38 @@ def fn_closed_form_V(
     13:1670 (2022)), evaluated in log space. ``t_s >= 0``; ``V0_V <= 0`` does
     not tunnel and is returned unchanged.
     """
+    return fg_voltage_V(t_s, tox_m, area_m2, C_T_F, V0_V, phi_B_eV, m_eff)
+
+
+def fg_voltage_V(
+    t_s: ArrayLike,
+    tox_m: ArrayLike,
+    area_m2: ArrayLike,
+    C_T_F: ArrayLike,
+    V0_V: ArrayLike,
+    phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
+    m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
+) -> float | np.ndarray:
+    """Oxide voltage ``V(t)`` (V) of a gate starting at ``V0_V`` under the FN law (docs/device.md s.8).
+
+    The classic closed form for ``T_K = None`` without image force (= :func:`fn_closed_form_V`),
+    else the exact trajectory of :mod:`lim_hw.device.trajectory`.
+    """
     t = _nonnegative("t_s", t_s)
     V0 = _finite("V0_V", V0_V)
     k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
-    return _out(_decay(V0, t, k1, k2)[0])
+    s, f1 = _law_consts(tox_m, k2, phi_B_eV, T_K, image_force)
+    return _out(_decay(V0, t, k1, k2, s, f1)[0])
+
+
+def device_voltage_V(dev, t_s: ArrayLike) -> float | np.ndarray:
+    """``V(t)`` of a card's device (:class:`~lim_hw.device.card.DeviceParams`) in free decay from ``V0_V``
+    under its FN law (``fn_model``, ``image_force``, ``T_K``): :func:`fg_voltage_V`."""
+    return fg_voltage_V(t_s, dev.tox_m, dev.area_m2, dev.C_T_F, dev.V0_V, dev.phi_B_eV, dev.m_eff,
+                        T_K=dev.T_K if dev.law.thermal else None, image_force=dev.image_force)
 
 
 def _ln_k0(k0: ArrayLike | None, ln_k0: ArrayLike | None, caller: str) -> np.ndarray:
@@ -197,33 +249,45 @@ def fg_dVdt_V_per_s(
     C_T_F: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """ODE right-hand side ``dV/dt = -I_FN(V) / C_T`` (V/s); <= 0, and 0 for ``V <= 0``."""
     C_T = _positive("C_T_F", C_T_F)
-    return _out(-np.asarray(fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff)) / C_T)
+    return _out(-np.asarray(fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff, T_K=T_K,
+                                         image_force=image_force)) / C_T)
 
 
-def _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff):
-    """Checked inputs -> ``(V_start, V_end, V_start - V_end)`` of the restarted closed form."""
+def _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff, T_K=None, image_force=False):
+    """Checked inputs -> ``(V_start, V_end, V_start - V_end)`` of the restarted trajectory."""
     V_start = _finite("V_start_V", V_start_V)
     dt = _nonnegative("dt_s", dt_s)
     k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
-    return (V_start, *_decay(V_start, dt, k1, k2))
+    s, f1 = _law_consts(tox_m, k2, phi_B_eV, T_K, image_force)
+    return (V_start, *_decay(V_start, dt, k1, k2, s, f1))
 
 
-def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, k2_V: float) -> np.ndarray:
-    """Drop of the oxide voltage (V) over ``dt_s`` of free decay, from the constants k1, k2.
+def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, k2_V: float,
+                        s_V: ArrayLike = 0.0, f1_per_V: ArrayLike = 0.0) -> np.ndarray:
+    """Drop of the oxide voltage (V) over ``dt_s`` of free decay, from the constants k1, k2 (and the law's).
 
     Unchecked fast path of :func:`decay_voltage_after_V` for callers that already
-    hold validated constants (synthesis, energy accounting); 0 for ``V <= 0``.
-    Scalars take a ``math`` path (~1 us instead of ~12 us through numpy broadcasting:
-    the synthesis root-finder calls this ~50 times per update).
+    hold validated constants (synthesis, the fast model, energy accounting); 0 for ``V <= 0``.
+    ``s_V``, ``f1_per_V``: the thermal and image-force constants of the law
+    (:meth:`lim_hw.device.fn_law.FNLaw.trajectory_constants`; both 0 = the classic
+    closed form). Scalars take a ``math`` path (~1 us classic, ~20 us thermal, instead
+    of ~12 / ~100 us through numpy: the synthesis root-finder calls this ~50 times per update).
     """
-    if (isinstance(V_start_V, float) and isinstance(dt_s, float) and isinstance(k1_per_s, float)
-            and isinstance(k2_V, float)) or (np.ndim(V_start_V) == 0 and np.ndim(dt_s) == 0
-                                            and np.ndim(k1_per_s) == 0 and np.ndim(k2_V) == 0):
-        return np.float64(_decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V)))
-    return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V)[1]
+    if (np.ndim(V_start_V) == 0 and np.ndim(dt_s) == 0 and np.ndim(k1_per_s) == 0 and np.ndim(k2_V) == 0
+            and np.ndim(s_V) == 0 and np.ndim(f1_per_V) == 0):
+        if s_V == 0 and f1_per_V == 0:
+            return np.float64(_decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V)))
+        dt = float(dt_s)
+        return np.float64(law_drop_scalar_V(float(V_start_V), float(k1_per_s) * dt if dt > 0 else 0.0,
+                                            float(k2_V), float(s_V), float(f1_per_V)))
+    return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V,
+                  s_V, f1_per_V)[1]
 
 
 def _decay_drop_scalar(V_start: float, dt: float, k1: float, k2: float) -> float:
@@ -244,6 +308,9 @@ def decay_voltage_after_V(
     C_T_F: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Oxide voltage (V) after tunnelling for ``dt_s`` from ``V_start_V``: the closed form restarted.
 
@@ -251,7 +318,7 @@ def decay_voltage_after_V(
     rectangular programming pulse that shifts the oxide voltage by a constant)
     obeys the same closed form from the shifted start value.
     """
-    return _out(_restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)[1])
+    return _out(_restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff, T_K, image_force)[1])
 
 
 def decay_charge_C(
@@ -262,6 +329,9 @@ def decay_charge_C(
     C_T_F: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Charge moved through the oxide in ``dt_s`` (C): ``C_T (V_start - V_end) = int I_FN dt`` >= 0.
 
@@ -269,7 +339,7 @@ def decay_charge_C(
     than the decay time. Divide by ``q_C`` for the number of electrons.
     """
     C_T = _positive("C_T_F", C_T_F)
-    return _out(C_T * _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)[2])
+    return _out(C_T * _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff, T_K, image_force)[2])
 
 
 def tunnel_energy_J(
@@ -280,6 +350,9 @@ def tunnel_energy_J(
     C_T_F: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Energy dissipated by the tunnelling electrons over ``dt_s`` (J): ``int I_FN V_ox dt``.
 
@@ -287,7 +360,7 @@ def tunnel_energy_J(
     = C_T (V_start^2 - V_end^2) / 2`` (theory.md s.8, ``E_tunnel``).
     """
     C_T = _positive("C_T_F", C_T_F)
-    V_start, V_end, dV = _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
+    V_start, V_end, dV = _restarted(V_start_V, dt_s, tox_m, area_m2, C_T_F, phi_B_eV, m_eff, T_K, image_force)
     return _out(C_T * dV * (np.broadcast_to(V_start, V_end.shape) + V_end) / 2.0)
 
 
@@ -299,6 +372,9 @@ def time_to_reach_s(
     C_T_F: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Time (s) for the gate to decay from ``V_start_V`` to ``V_end_V`` (inverse of the closed form).
 
@@ -311,6 +387,9 @@ def time_to_reach_s(
     if not np.all(Ve <= Vs):
         raise InputError("V_end_V must be <= V_start_V: the FN decay only lowers the oxide voltage")
     k1, k2 = _k12(tox_m, area_m2, C_T_F, phi_B_eV, m_eff)
+    s, f1 = _law_consts(tox_m, k2, phi_B_eV, T_K, image_force)
+    if T_K is not None or image_force:
+        return _out(law_time_s(Vs, Ve, k1, k2, s, f1))
     with np.errstate(over="ignore"):
         t = np.exp(k2 / Ve - np.log(k1)) * -np.expm1(k2 / Vs - k2 / Ve)
     return _out(t)

@@ -5,7 +5,15 @@
     B = 8 pi sqrt(2 m*) phi_B**1.5 / (3 q h)   [V/m]   (phi_B in joules inside)
 
 Si/SiO2 defaults phi_B = 3.2 eV, m* = 0.42 m0 (Lenzlinger & Snow, J. Appl.
-Phys. 40, 278 (1969)) give A = 1.147e-6 A/V^2 and B = 2.534e10 V/m.
+Phys. 40, 278 (1969)) give A = 1.146900e-6 A/V^2 and B = 2.534118e10 V/m.
+
+Temperature and image force (:mod:`lim_hw.device.fn_law`, docs/device.md s.6-7):
+every current function takes keyword-only ``T_K`` (``None``, the default, is the
+classic T = 0 K law; a temperature applies the Murphy-Good thermal factor
+``pi c kT / sin(pi c kT)``) and ``image_force`` (Murphy-Good barrier lowering with
+Forbes' v(f), t(f)). Beyond ``c kT = 0.95`` the thermal factor is held at its
+value there (as in circuits/fn_junction.lib); :func:`lim_hw.device.fn_law.thermal_factor`
+itself refuses ``c kT >= 1``.
 
 Direction convention: the FN-DAM junction conducts in one direction only in
 this model. A non-positive oxide field (``E <= 0``) gives zero current; the
@@ -95,7 +103,7 @@ def fn_coefficients(
 
     ``A = q^3 m0 / (8 pi h m* phi_B)`` and ``B = 8 pi sqrt(2 m*) phi_B^1.5 / (3 q h)``
     with ``m* = m_eff * m0`` and ``phi_B`` converted to joules. Defaults give
-    A = 1.147e-6 A/V^2, B = 2.534e10 V/m.
+    A = 1.146900e-6 A/V^2, B = 2.534118e10 V/m.
     """
     A, B = _coeffs(phi_B_eV, m_eff)
     return _out(A), _out(B)
@@ -110,17 +118,36 @@ def fn_current_density_A_per_m2(
     E_V_per_m: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """FN current density ``J = A E^2 exp(-B/E)`` (A/m^2); 0 for ``E <= 0`` (one-way junction).
 
     theory.md s.4; Lenzlinger & Snow 1969. Underflows gracefully to 0 at low field.
+    With ``T_K`` and/or ``image_force``: ``J = J_0 R`` (docs/device.md s.6-7).
     """
     E = _finite("E_V_per_m", E_V_per_m)
     A, B = _coeffs(phi_B_eV, m_eff)
     pos = E > 0
     Es = np.where(pos, E, 1.0)
-    J = np.where(pos, A * Es**2 * np.exp(-B / Es), 0.0)
+    lnR = _ln_correction(Es, B, phi_B_eV, T_K, image_force)
+    J = np.where(pos, A * Es**2 * np.exp(-B / Es + lnR), 0.0)
     return _out(J)
+
+
+def _ln_correction(E: np.ndarray, B: np.ndarray, phi_B_eV: ArrayLike, T_K: float | None,
+                   image_force: bool) -> np.ndarray | float:
+    """``ln(J / J_0)`` at fields ``E > 0`` (0 for the classic law); see :mod:`lim_hw.device.fn_law`."""
+    if T_K is None and not image_force:
+        return 0.0
+    from .fn_law import trajectory_constants, ln_rate_factor_u
+
+    if T_K is not None:
+        _positive("T_K", T_K)
+    # in trajectory variables with t_ox = 1 m: u = 1/E, k2 = B
+    s, f1 = trajectory_constants(phi_B_eV, 1.0, B, T_K, image_force)
+    return ln_rate_factor_u(1.0 / E, B, s, f1, T_K is not None, image_force)
 
 
 def fn_current_A(
@@ -129,6 +156,9 @@ def fn_current_A(
     area_m2: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """FN current ``I = area * J(V_ox / t_ox)`` (A); 0 for ``V_ox <= 0``.
 
@@ -137,7 +167,8 @@ def fn_current_A(
     """
     E = _finite("V_ox_V", V_ox_V) / _positive("tox_m", tox_m)
     area = _positive("area_m2", area_m2)
-    return _out(area * np.asarray(fn_current_density_A_per_m2(E, phi_B_eV, m_eff)))
+    return _out(area * np.asarray(fn_current_density_A_per_m2(E, phi_B_eV, m_eff, T_K=T_K,
+                                                              image_force=image_force)))
 
 
 def ln_fn_current_A(
@@ -146,6 +177,9 @@ def ln_fn_current_A(
     area_m2: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Natural log of the FN current in amperes, without underflow; ``-inf`` for ``V_ox <= 0``.
 
@@ -159,7 +193,8 @@ def ln_fn_current_A(
     A, B = _coeffs(phi_B_eV, m_eff)
     pos = V > 0
     Vs = np.where(pos, V, 1.0)
-    lnI = np.log(area * A) + 2.0 * np.log(Vs / tox) - B * tox / Vs
+    lnI = np.log(area * A) + 2.0 * np.log(Vs / tox) - B * tox / Vs + _ln_correction(Vs / tox, B, phi_B_eV,
+                                                                                      T_K, image_force)
     return _out(np.where(pos, lnI, -np.inf))
 
 
@@ -169,6 +204,10 @@ def fn_transition_rate_per_s(
     area_m2: ArrayLike,
     phi_B_eV: ArrayLike = PHI_B_DEFAULT_EV,
     m_eff: ArrayLike = M_EFF_DEFAULT,
+    *,
+    T_K: float | None = None,
+    image_force: bool = False,
 ) -> float | np.ndarray:
     """Tunnelling transitions per second ``R_FN = I_FN / q`` (one transition = one electron; theory.md s.7)."""
-    return _out(np.asarray(fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff)) / q_C)
+    return _out(np.asarray(fn_current_A(V_ox_V, tox_m, area_m2, phi_B_eV, m_eff, T_K=T_K,
+                                        image_force=image_force)) / q_C)

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..constants import k_B_J_per_K, q_C
+from ..device.precision import precision_columns
 from ..errors import InputError
 from .updates import ACCOUNT_COLUMNS
 
@@ -22,7 +24,7 @@ SHARED = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "N_target", "V_p_V", "E_b
 #: Extra columns of a technology that are the same in every block (the pulse width).
 SHARED_EXTRA = ("w_s",)
 #: Per-programmed-cell means, recombined weighted by the programmed cells of each block.
-PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J", "E_resistor_J", "dE_cap_J")
+PER_CELL = ("E_eff_J", "N_sim", "E_supply_J", "E_net_J", "E_tunnel_J", "E_resistor_J", "dE_cap_J", "N_window")
 #: Closures: the worst block's value per update (each block closes its own balance).
 WORST = ("energy_closure", "charge_closure")
 
@@ -51,6 +53,18 @@ def combine_block_updates(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for name, col in (("ratio_supply_to_bound", "E_supply_J"), ("ratio_net_to_bound", "E_net_J"),
                       ("ratio_tunnel_to_bound", "E_tunnel_J")):
         out[name] = [a / b if b > 0 else math.nan for a, b in zip(out[col], out["E_bound_J"])]
+    # precision (docs/device.md s.10) from the recombined window counts; C_T and T read back from the
+    # first block's columns (sigma_shot = (q/C_T) sqrt(N_window), sigma_kTC = sqrt(kT/C_T))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.nanmedian(first["sigma_shot_V"].to_numpy(float) / np.sqrt(first["N_window"].to_numpy(float)))
+    if np.isfinite(unit) and unit > 0:
+        C_T = q_C / unit
+        T = float(first["sigma_kTC_V"].iloc[0]) ** 2 * C_T / k_B_J_per_K
+        for k, v in precision_columns(out["N_target"], out["N_window"], C_T, T).items():
+            out[k] = v
+    else:
+        for k in ("sigma_shot_V", "sigma_kTC_V", "precision_bits", "precision_bits_shot"):
+            out[k] = first[k]
     extra = [c for c in first.columns if c not in ACCOUNT_COLUMNS]  # a technology's own columns (sky130)
     for c in extra:
         if c in SHARED_EXTRA:

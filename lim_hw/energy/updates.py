@@ -16,7 +16,11 @@ Per *programmed cell* (a cell whose half is pulsed in that update):
   tunnelling electrons; the floor no driver can recover);
 - ``E_bound_J = N_target (E0 + |dE|)`` (Performance Walls Sec. III, per
   transition, theory.md s.8) and ``E_landauer_J = precision_bits kT ln 2``;
-- ratios of supply, net and tunnelling energy to the bound.
+- ratios of supply, net and tunnelling energy to the bound;
+- discrete electrons (docs/device.md s.10): ``N_window`` (electrons through the
+  junction in the window), the shot-noise and kT/C spreads of the step and the
+  precision ``precision_bits = log2(step / sqrt(sigma_shot^2 + kT/C_T))``
+  (:mod:`lim_hw.device.precision`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import pandas as pd
 from ..constants import kT_J, q_C
 from ..device.barrier import effective_barrier_J
 from ..device.card import Card
+from ..device.precision import PRECISION_COLUMNS, precision_columns, precision_summary
 from ..netlist.spec import Testbench, TunnelProbe
 from ..netlist.synthesis import FGModel, pulse_window_s
 from .edges import drive_corners_s, drive_voltage_V, loglin_resample, rc_line_current_A, supply_integrals, supply_model
@@ -38,7 +43,7 @@ from .integrate import windowed_integrals
 UPDATE_COLUMNS = ("n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim",
                   "tracking_error", "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery",
                   "E_tunnel_J", "E_bound_J", "E_landauer_J", "ratio_supply_to_bound",
-                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed")
+                  "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed", *PRECISION_COLUMNS)
 
 #: Columns of the self-checks (docs/flow.md, "Self-checks"): per programmed cell, the resistive
 #: dissipation and the change of stored capacitor energy in the window, and the two closures:
@@ -122,24 +127,35 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
     halves = table["half"].to_numpy()
     n_upd = len(table)
     # per-cell quantities for every window, averaged over the cells programmed in that update
-    sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff")}
+    sums = {k: np.zeros(n_upd) for k in ("N_sim", "E_tunnel", "E_eff", "N_window")}
     counts = np.zeros(n_upd)
+    counts_eff = np.zeros(n_upd)
     if n_upd:
         for probe in tb.probes:
             sel = halves == probe.half
             if not sel.any():
                 continue
+            Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
+            if probe.kind == "injection":   # injected electrons (docs/device.md s.11): no natural background;
+                # E_tunnel is the injector's dissipation: its channel (int V_ds I_ch) and the injected current
+                sums["N_sim"][sel] += Q / q_C
+                sums["N_window"][sel] += Q / q_C
+                sums["E_tunnel"][sel] += _injector_dissipation_J(tb, probe, wf, t_a[sel], t_b[sel])
+                counts[sel] += 1
+                continue
             v_ox = wf.v_ox(probe)
             V_a = np.interp(t_a[sel], wf.time_s, v_ox)
-            Q = windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
             N_nat = probe.C_T_F * model.drop_V(V_a, t_b[sel] - t_a[sel]) / q_C
             sums["N_sim"][sel] += Q / q_C - N_nat
+            sums["N_window"][sel] += Q / q_C
             sums["E_tunnel"][sel] += windowed_integrals(wf.time_s, wf[probe.current] * v_ox, t_a[sel], t_b[sel],
                                                         log_mean=True)
             V_mid = np.interp(t_mid[sel], wf.time_s, v_ox)
             sums["E_eff"][sel] += effective_barrier_J(V_mid, dev.R_max_per_s, dev.tox_m, dev.area_m2,
-                                                      dev.phi_B_eV, dev.m_eff, dev.T_K)
+                                                      dev.phi_B_eV, dev.m_eff, dev.T_K, thermal=dev.law.thermal,
+                                                      image_force=dev.image_force)
             counts[sel] += 1
+            counts_eff[sel] += 1
     drawn = np.zeros(n_upd)
     net = np.zeros(n_upd)
     E_R = np.zeros(n_upd)
@@ -157,23 +173,34 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             drawn += d_s
             net += n_s
             E_R += r_s
+        injected = {p.fg: p for p in tb.probes if p.kind == "injection"}   # gate -> its injector
         for probe in tb.probes:  # stored energy and charge of every cell (all cells, pulsed or not)
+            if probe.kind != "fn":
+                continue
             e_a, q_a = _cell_state(probe, wf, dev, t_a)
             e_b, q_b = _cell_state(probe, wf, dev, t_b)
             dE_cap += e_b - e_a
             sel = halves == probe.half
+            if probe.fg in injected:       # an injection update changes this gate: tunnelling out, injection in
+                sel = sel | (halves == "i")
             dQ_fg[sel] += (q_b - q_a)[sel]
             Q_fn[sel] += windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
-        # the tunnelling energy of every cell enters the balance, pulsed or not
+        # the tunnelling energy of every cell enters the balance, pulsed or not; an injector dissipates its
+        # channel energy (int V_ds I_ch, the injector supply's load) and the injected current (int V_fg I_inj)
         E_tun_all = np.zeros(n_upd)
         for probe in tb.probes:
-            E_tun_all += windowed_integrals(wf.time_s, wf[probe.current] * wf.v_ox(probe), t_a, t_b, log_mean=True)
+            if probe.kind == "fn":
+                E_tun_all += windowed_integrals(wf.time_s, wf[probe.current] * wf.v_ox(probe), t_a, t_b, log_mean=True)
+                continue
+            sel = halves == "i"
+            Q_fn[sel] -= windowed_integrals(wf.time_s, wf[probe.current], t_a[sel], t_b[sel], log_mean=True)
+            E_tun_all += _injector_dissipation_J(tb, probe, wf, t_a, t_b)
     else:
         E_tun_all = np.zeros(0)
     cells = np.maximum(counts, 1)
     N_sim = sums["N_sim"] / cells
     E_tun = sums["E_tunnel"] / cells
-    E_eff = np.where(counts > 0, sums["E_eff"] / cells, math.nan)
+    E_eff = np.where(counts_eff > 0, sums["E_eff"] / np.maximum(counts_eff, 1), math.nan)
     E_supply, E_net = drawn / cells, net / cells
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.abs(E_tun_all) + np.abs(E_R) + np.abs(dE_cap)
@@ -199,6 +226,7 @@ def account_updates(card: Card, table: pd.DataFrame, tb: Testbench, wf: Waveform
             "n_cells_programmed": counts.astype(int),
             "E_resistor_J": E_R / cells, "dE_cap_J": dE_cap / cells,
             "energy_closure": energy_closure, "charge_closure": charge_closure,
+            **precision_columns(N_target, sums["N_window"] / cells, dev.C_T_F, dev.T_K),
         }, columns=list(ACCOUNT_COLUMNS))
     return out
 
@@ -211,6 +239,18 @@ def _drive_grid(tb: Testbench, wf: Waveforms, windows: np.ndarray) -> tuple[np.n
     grid = grid[(grid >= wf.time_s[0]) & (grid <= wf.time_s[-1])]
     rc = {s.name: rc_line_current_A(s.drive, s.tau_s, s.C_line_F * s.lines, grid) for s in tb.supplies if s.drive}
     return grid, rc
+
+
+def _injector_dissipation_J(tb: Testbench, probe: TunnelProbe, wf: Waveforms, t_a: np.ndarray,
+                            t_b: np.ndarray) -> np.ndarray:
+    """Energy an injector dissipates per window (J): its channel, ``int V_ds I_ch dt`` (the load of its
+    supply, ``fn_terms``), and the injected current at the gate, ``int V_fg I_inj dt`` (docs/device.md s.11)."""
+    out = windowed_integrals(wf.time_s, wf[probe.current] * wf[probe.fg], t_a, t_b)
+    for s in tb.supplies:
+        for vec, k in s.fn_terms:
+            if vec.startswith(f"i(v.{probe.cell}."):
+                out = out + k * windowed_integrals(wf.time_s, wf[vec] * wf[s.v], t_a, t_b)
+    return out
 
 
 def _cell_state(probe: TunnelProbe, wf: Waveforms, dev, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,4 +291,5 @@ def summarize_updates(updates: pd.DataFrame) -> dict[str, float | int]:
         "eta_recovery_median": float(updates["eta_recovery"].median()),
         "tracking_error_max_abs": float(err.max()),
         "tracking_error_rms": float(np.sqrt(np.mean(updates["tracking_error"] ** 2))),
+        **(precision_summary(updates) if "precision_bits" in updates else {}),
     }

@@ -16,7 +16,8 @@ import pandas as pd
 from ..constants import kT_J, q_C
 from ..device.barrier import effective_barrier_J
 from ..device.card import Card
-from .chunk import _CNT, _ET, _ETB, _QW, _SB, _SB2, _SDF, _SVP, _SVP2, _SVPK, _SVPQ
+from ..device.precision import PRECISION_COLUMNS, precision_columns
+from .chunk import _CNT, _ET, _ETB, _QW, _SB, _SB2, _SDF, _SQP, _SVP, _SVP2, _SVPK, _SVPQ
 from .energy import DriveConstants
 
 __all__ = ["FAST_UPDATE_COLUMNS"]
@@ -26,6 +27,7 @@ FAST_UPDATE_COLUMNS = (
     "n", "t_s", "eps", "R_target_per_s", "E0_J", "E_eff_J", "N_target", "N_sim", "tracking_error",
     "V_p_V", "E_supply_J", "E_net_J", "E_recovered_J", "eta_recovery", "E_tunnel_J", "E_bound_J",
     "E_landauer_J", "ratio_supply_to_bound", "ratio_net_to_bound", "ratio_tunnel_to_bound", "n_cells_programmed",
+    *PRECISION_COLUMNS,
     # fast-model extras
     "N_sim_std", "N_sim_min", "N_sim_max", "dV_fg_V", "E_driver_J", "E_bias_J", "E_tunnel_beyond_J",
     "ratio_tunnel_beyond_to_bound",
@@ -60,7 +62,8 @@ def _assemble(card: Card, drive: DriveConstants, t_s: np.ndarray, tot: np.ndarra
         ok = np.isfinite(V_mid) & (V_mid > 0)
         if ok.any():
             E_eff[ok] = effective_barrier_J(V_mid[ok], dev.R_max_per_s, dev.tox_m, dev.area_m2,
-                                            dev.phi_B_eV, dev.m_eff, dev.T_K)
+                                            dev.phi_B_eV, dev.m_eff, dev.T_K, thermal=dev.law.thermal,
+                                            image_force=dev.image_force)
 
         def ratio(a: np.ndarray) -> np.ndarray:
             return np.where(E_bound > 0, a / np.where(E_bound > 0, E_bound, 1.0), np.nan)
@@ -77,6 +80,7 @@ def _assemble(card: Card, drive: DriveConstants, t_s: np.ndarray, tot: np.ndarra
                                     * math.log(2.0)),
             "ratio_supply_to_bound": ratio(E_supply), "ratio_net_to_bound": ratio(E_net),
             "ratio_tunnel_to_bound": ratio(E_tun), "n_cells_programmed": cnt.astype(np.int64),
+            **precision_columns(N_target, tot[_SQP] * per * to_N, C_T, dev.T_K),
             "N_sim_std": np.sqrt(var) * to_N,
             "N_sim_min": np.where(cnt > 0, mins * to_N, np.nan), "N_sim_max": np.where(cnt > 0, maxs * to_N, np.nan),
             "dV_fg_V": mean_b, "E_driver_J": E_drv_drawn * per, "E_bias_J": E_bias_drawn * per,

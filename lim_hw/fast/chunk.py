@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import q_C
 from ..device.card import Card
 from ..errors import InputError
-from .kernels import _blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _Work, cell_k_constants
+from .kernels import (_blend, _block_lengths, _bsum, _decay, _free_into, _Gather, _rect_into, _Work, cell_k_constants,
+                      cell_law, law_scales)
 from .ramp import _ramp_into, _RampStats
+from .stochastic import ShotNoise
 
 __all__ = ["BLOCK_SYNAPSES"]
 
@@ -27,9 +30,9 @@ BLOCK_SYNAPSES = 4096
 
 # per-update block sums (index into the accumulator): count, sum beyond, sum (beyond - ref)^2,
 # window charge (all cells), tunnelling energy, its part beyond natural, sum V_p, V_p^2, V_p q_driven,
-# peak oxide voltage, flat-top charge
-_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF = range(11)
-_NQ = 11
+# peak oxide voltage, flat-top charge, window charge of the programmed cells
+_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF, _SQP = range(12)
+_NQ = 12
 
 
 # --------------------------------------------------------------------------- #
@@ -49,6 +52,7 @@ class _Plan:
     tox: np.ndarray | None    # per cell, or None
     area: np.ndarray | None
     ref_beyond: np.ndarray    # (U,) shift for the variance sums
+    seed: int | None = None   # stochastic mode (Poisson electrons, lim_hw.fast.stochastic); None = deterministic
     k1_max: float = math.inf  # largest k1 (1/s) and smallest k2 (V) over all cells of the run
     k2_min: float = 0.0
 
@@ -70,11 +74,12 @@ def _amp_row(plan: _Plan, n: int, s0: int, s1: int) -> np.ndarray:
 
 
 class _Half:
-    """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the window and period."""
+    """Constants of one half (p or m) of a chunk: k's and the ``k1 dt`` of the fixed durations."""
 
-    def __init__(self, k1: Any, k2: Any, W: float) -> None:
+    def __init__(self, k1: Any, k2: Any, rise: float, flat: float, W: float, scales=None) -> None:
         self.k1, self.k2, self.nk2 = k1, k2, -k2
-        self.cW = k1 * W
+        self.law = cell_law(scales, k2)
+        self.ch, self.cF, self.cW = k1 * (0.5 * rise), k1 * flat, k1 * W
         self._G: tuple[float, Any, Any] | None = None
 
     def cG(self, G: float, W: float, rise: float) -> tuple[Any, Any]:
@@ -86,9 +91,15 @@ class _Half:
 
 def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
                ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
-    """Cells of synapses ``s0:s1`` through every update; sums into ``acc``, final voltages into ``V_out``."""
-    if plan.card.programming.shape == "ramped":
-        _run_chunk_ramped(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out, stats)
+    """Cells of synapses ``s0:s1`` through every update; sums into ``acc``, final voltages into ``V_out``.
+
+    Rectangular pulses under the classic (T = 0 K) FN law, deterministic: one fused numba pass per
+    update (:func:`_run_chunk_rect`). Ramped pulses, the thermal / image-force law and the
+    stochastic mode: the numpy kernels (:func:`_run_chunk_numpy`).
+    """
+    card = plan.card
+    if card.programming.shape == "ramped" or law_scales(card) is not None or plan.seed is not None:
+        _run_chunk_numpy(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out, stats)
     else:
         _run_chunk_rect(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out)
 
@@ -109,7 +120,7 @@ def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.nda
 
     card = plan.card
     dev, prog = card.device, card.programming
-    assert fused.BLOCK == BLOCK_SYNAPSES
+    assert fused.BLOCK == BLOCK_SYNAPSES and fused._SQP == _SQP and fused._SVPQ == _SVPQ
     C = s1 - s0
     b0 = s0 // BLOCK_SYNAPSES
     rise, width = prog.rise_s, prog.pulse_width_s
@@ -144,9 +155,9 @@ def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.nda
     V_out[2 * s0 + 1:2 * s1:2] = fused.state_row(st, C, fused._VM)
 
 
-def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
-                      ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
-    """Ramped pulses (numpy, collocation through the edges: :mod:`lim_hw.fast.ramp`)."""
+def _run_chunk_numpy(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
+                     ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
+    """The numpy kernels: ramped or rectangular pulses under any FN law, optionally stochastic."""
     card = plan.card
     dev, prog = card.device, card.programming
     B = BLOCK_SYNAPSES
@@ -154,13 +165,28 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
     b0 = s0 // B
     blk = slice(b0, b0 + -(-C // B))
     kappa = dev.kappa
+    ramped = prog.shape == "ramped"
     rise, width = prog.rise_s, prog.pulse_width_s
     W = width + 2.0 * rise
-    halves = [_Half(k1, k2, W) for k1, k2 in _chunk_k(plan, s0, s1)]
+    flat = width + rise
+    halves = []
+    scales = law_scales(card)
+    for h in (0, 1):
+        if plan.tox is None:
+            k1, k2 = cell_k_constants(card, dev.tox_m, dev.area_m2)
+        else:
+            tox = np.ascontiguousarray(plan.tox[2 * s0 + h:2 * s1:2])
+            area = np.ascontiguousarray(plan.area[2 * s0 + h:2 * s1:2])
+            k1, k2 = cell_k_constants(card, tox, area)
+        halves.append(_Half(k1, k2, rise, flat, W, scales))
     per_cell_k = plan.tox is not None
     U = plan.n_updates
     t_first = float(plan.t_s[0]) if U else plan.t_end_s
-    V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first) for hf in halves]
+    V = [_decay(np.full(C, dev.V0_V), hf.k1, hf.k2, t_first, hf.law) for hf in halves]
+    shot = None if plan.seed is None else ShotNoise(plan.seed, b0, C, B, dev.C_T_F / q_C)
+    if shot is not None:
+        for h in (0, 1):
+            shot.decay(np.full(C, dev.V0_V), V[h])
     w = _Work(C)
     g = _Gather(C, per_cell_k) if plan.amp_kind != "table" else None
     lengths = _block_lengths(C, B)
@@ -169,7 +195,13 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
         acc[q, blk, n] += _bsum(x, B)
 
     def pulse(Vx: np.ndarray, dV: Any, hf: _Half | None, k1: Any, k2: Any, G: float) -> None:
-        _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats)
+        if ramped:
+            _ramp_into(w, Vx, dV, k1, k2, rise, width, W, G, stats, scales)
+        elif hf is not None:
+            _rect_into(w, Vx, dV, hf.nk2, hf.ch, hf.cF, hf.cW, hf.cG(G, W, rise)[1], hf.law)
+        else:
+            _rect_into(w, Vx, dV, -k2, k1 * (0.5 * rise), k1 * flat, k1 * W, k1 * (G - W + 0.5 * rise),
+                       cell_law(scales, k2))
 
     for n in range(U):
         G = float(plan.t_s[n + 1] - plan.t_s[n]) if n + 1 < U else plan.t_end_s - float(plan.t_s[n])
@@ -179,14 +211,21 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
             if a == 0.0:
                 for h in (0, 1):
                     hf = halves[h]
-                    _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+                    V0c = V[h].copy() if shot is not None else None
+                    _free_into(w, V[h], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
+                    if shot is not None:
+                        shot.window(w, V0c, V[h], pulsed=False)
                     add(_QW, w.qw, n)
                 continue
             hp = 0 if a > 0 else 1
             vp = abs(a)
             hf = halves[hp]
+            V0c = V[hp].copy() if shot is not None else None
             pulse(V[hp], kappa * vp, hf, hf.k1, hf.k2, G)
+            if shot is not None:
+                shot.window(w, V0c, V[hp], pulsed=True)
             add(_QW, w.qw, n)
+            add(_SQP, w.qw, n)
             acc[_CNT, blk, n] += lengths
             add(_SB, w.bz, n)
             np.subtract(w.bz, ref, out=w.t1)
@@ -198,12 +237,15 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
             add(_SDF, w.df, n)
             acc[_SVP, blk, n] += lengths * vp
             acc[_SVP2, blk, n] += lengths * (vp * vp)
-            acc[_SVPQ, blk, n] += vp * _bsum(w.dq, B)
+            acc[_SVPQ, blk, n] += vp * _bsum(w.dq if ramped else w.df, B)
             mins[ci, n], maxs[ci, n] = float(w.bz.min()), float(w.bz.max())
             if dV_out is not None:
                 dV_out[n, 2 * s0 + hp:2 * s1:2] = w.bz
             hf = halves[1 - hp]
-            _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0])
+            V0c = V[1 - hp].copy() if shot is not None else None
+            _free_into(w, V[1 - hp], hf.nk2, hf.cW, hf.cG(G, W, rise)[0], hf.law)
+            if shot is not None:
+                shot.window(w, V0c, V[1 - hp], pulsed=False)
             add(_QW, w.qw, n)
             continue
 
@@ -218,6 +260,7 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
         vp = np.abs(a)
         Va = _blend(g.Va, M, NM, V[0], V[1], g.tmp)
         Vb = _blend(g.Vb, M, NM, V[1], V[0], g.tmp)
+        Va0 = Va.copy() if shot is not None else None
         if per_cell_k:
             k1a = _blend(g.k1a, M, NM, halves[0].k1, halves[1].k1, g.tmp)
             k2a = _blend(g.k2a, M, NM, halves[0].k2, halves[1].k2, g.tmp)
@@ -227,7 +270,11 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
         else:
             k1b, nk2b = halves[0].k1, halves[0].nk2
             pulse(Va, kappa * vp, halves[0], halves[0].k1, halves[0].k2, G)
+        if shot is not None:
+            shot.window(w, Va0, Va, pulsed=True)
         add(_QW, w.qw, n)
+        np.multiply(w.qw, fm, out=w.t1)
+        add(_SQP, w.t1, n)
         add(_CNT, fm, n)
         w.bz *= fm
         add(_SB, w.bz, n)
@@ -246,7 +293,7 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
         add(_SVP, vp, n)
         np.multiply(vp, vp, out=w.t1)
         add(_SVP2, w.t1, n)
-        np.multiply(vp, w.dq, out=w.t1)
+        np.multiply(vp, w.dq if ramped else w.df, out=w.t1)
         add(_SVPQ, w.t1, n)
         if prog_mask.any():
             sel = w.bz[prog_mask]
@@ -254,7 +301,10 @@ def _run_chunk_ramped(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.n
         if dV_out is not None:
             dV_out[n, 2 * s0:2 * s1:2] = np.where(pos, w.bz, 0.0)
             dV_out[n, 2 * s0 + 1:2 * s1:2] = np.where(pos, 0.0, w.bz)
-        _free_into(w, Vb, nk2b, k1b * W, k1b * G)
+        Vb0 = Vb.copy() if shot is not None else None
+        _free_into(w, Vb, nk2b, k1b * W, k1b * G, cell_law(scales, -nk2b))
+        if shot is not None:
+            shot.window(w, Vb0, Vb, pulsed=False)
         add(_QW, w.qw, n)
         _blend(V[0], M, NM, Va, Vb, g.tmp)
         _blend(V[1], M, NM, Vb, Va, g.tmp)

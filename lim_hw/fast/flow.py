@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..device.card import Card, card_to_dict, card_to_toml
-from ..device.floating_gate import fn_closed_form_V
+from ..device.card import Card, card_to_dict, card_to_toml, device_derived
 from ..energy.checks import closure_summary
 from ..energy.updates import ACCOUNT_COLUMNS, summarize_updates
 from ..netlist.synthesis import synthesize
@@ -43,9 +42,18 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
         "card": card.name, "testbench": kind if array is None else f"array {array[0]}x{array[1]}",
         "engine": "fast", **summarize_updates(updates),
     }
+    if card.n_updates > 0:
+        from ..theory.bound_statement import bound_statement
+
+        summary["bound"] = bound_statement(eff, updates)
+    if res.info.get("stochastic"):
+        summary["stochastic"] = {"seed": res.info["seed"], "N_sim_std_median": float(updates["N_sim_std"].median()),
+                                 "N_sim_std_over_sqrt_N_window_median": float(
+                                     (updates["N_sim_std"] / np.sqrt(updates["N_window"])).median())}
     if card.n_updates == 0:
-        d = eff.device
-        v_cf = float(fn_closed_form_V(res.t_end_s, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff))
+        from ..device.floating_gate import device_voltage_V
+
+        v_cf = float(device_voltage_V(eff.device, res.t_end_s))
         v_end = float(np.max(np.abs(res.V_ox_final_V / v_cf - 1.0)))
         summary.update({"retention_max_rel_error": v_end, "retention_V_ox_end_V": float(res.V_ox_final_V[0]),
                         "retention_V_ox_end_closed_form_V": v_cf})
@@ -53,9 +61,10 @@ def run_fast_flow(card: Card, out_dir: Path | None, kind: str = "cell", array: t
     prov = tech.provenance(card)
     if prov:  # a technology other than the ideal one: what it is and what the fast engine took from ngspice
         summary["technology"] = {**prov, "fast_engine": res.info}
-    summary["provenance"] = {**versions(), **({"pdk": rec} if (rec := pdk_record(card)) else {}), "fast_model": {k: v for k, v in res.info.items()
-                                                         if isinstance(v, (int, float, str, bool))}}
+    summary["provenance"] = {**versions(), **({"pdk": rec} if (rec := pdk_record(card)) else {}),
+                             "fast_model": {k: v for k, v in res.info.items() if isinstance(v, (int, float, str, bool))}}
     summary["card_values"] = card_to_dict(card)
+    summary["device_derived"] = device_derived(eff.device)
     files: list[str] = []
     if out_dir is not None:
         with atomic_directory(out_dir) as tmp:
@@ -97,7 +106,10 @@ def ideal_fast(card: Card, kind: str = "cell", array: tuple[int, int] | None = N
     res = simulate_fast(card, table, n_synapses=shape)
     if cell:
         res = _drop_unpulsed_half(card, res, table)
-    updates = _with_closures(card, res.updates, cells)[list(ACCOUNT_COLUMNS)]
+    # the flow's columns; in the stochastic mode also the spread of the step over the programmed cells
+    # (Poisson electrons: docs/device.md s.10)
+    spread = ["N_sim_std", "N_sim_min", "N_sim_max"] if res.info.get("stochastic") else []
+    updates = _with_closures(card, res.updates, cells)[list(ACCOUNT_COLUMNS) + spread]
     from ..energy.checks import check_failures
 
     failures = check_failures(card, updates)
@@ -159,13 +171,13 @@ def _drop_unpulsed_half(card: Card, res, table):
     """
     import dataclasses
 
-    from ..device.floating_gate import fn_closed_form_V
+    from ..device.floating_gate import device_voltage_V
     from .energy import drive_constants
 
     d, prog = card.device, card.programming
     t = table["t_s"].to_numpy(dtype=float)
     W = prog.pulse_width_s + 2.0 * prog.rise_s
-    V = lambda x: np.asarray(fn_closed_form_V(x, d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff))  # noqa: E731
+    V = lambda x: np.asarray(device_voltage_V(d, x))  # noqa: E731  (the card's FN law)
     E_m = drive_constants(card).c_bias_J_per_C * d.C_T_F * (V(t) - V(t + W))
     u = res.updates.copy()
     for col in ("E_supply_J", "E_net_J", "E_bias_J"):

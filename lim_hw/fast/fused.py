@@ -28,7 +28,7 @@ from .fmath import SMALL_X, exp_neg, log1p, log1p_small
 __all__ = ["BLOCK", "N_ROWS", "free_update", "pulse_update", "pack_state", "state_row", "window_is_small"]
 
 # block sums (same indices as lim_hw.fast.chunk)
-_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF = range(11)
+_CNT, _SB, _SB2, _QW, _ET, _ETB, _SVP, _SVP2, _SVPQ, _SVPK, _SDF, _SQP = range(12)   # as lim_hw.fast.chunk
 _LANES = 8
 #: Synapses per block (= lim_hw.fast.chunk.BLOCK_SYNAPSES). A chunk's state is one flat array of
 #: blocks; each block holds N_ROWS rows of BLOCK doubles at fixed offsets, so LLVM sees that the
@@ -36,8 +36,8 @@ _LANES = 8
 #: and with ~20 of them it does not vectorise at all).
 BLOCK = 4096
 _VP, _VM, _K1P, _K2P, _K1M, _K2M, _IK2P, _IK2M, _AMP = range(9)        # state rows (_IK2 = 1/k2)
-_OQW, _OQB, _OFM, _OBZ, _OB2, _OET, _OEB, _OVH, _ODF, _OVP, _OV2, _OVQ = range(9, 21)   # per-update terms
-N_ROWS = 21
+_OQW, _OQB, _OFM, _OBZ, _OB2, _OET, _OEB, _OVH, _ODF, _OVP, _OV2, _OVQ, _OQP = range(9, 22)   # per-update terms
+N_ROWS = 22
 _OPTS = dict(nogil=True, cache=True, error_model="numpy", boundscheck=False, fastmath={"contract"})
 
 
@@ -210,6 +210,7 @@ def _pulse_body(b, m, kappa, half, flat, W, G, ref, small):
         b[_OVP * BLOCK + i] = vp
         b[_OV2 * BLOCK + i] = vp * vp
         b[_OVQ * BLOCK + i] = vp * (df * fm)
+        b[_OQP * BLOCK + i] = qw * fm
 
 
 @njit(inline="always", **_OPTS)
@@ -234,7 +235,8 @@ def _pulse_update(st, C, amp, kappa, rise, flat, W, G, ref, acc, b0, n, mins, ma
                 dv_row[2 * (j0 + i) + 1] = 0.0 if pos else z
         blk = b0 + j0 // BLOCK
         for q, r in ((_QW, _OQW), (_CNT, _OFM), (_SB, _OBZ), (_SB2, _OB2), (_ET, _OET), (_ETB, _OEB),
-                     (_SVPK, _OVH), (_SDF, _ODF), (_SVP, _OVP), (_SVP2, _OV2), (_SVPQ, _OVQ), (_QW, _OQB)):
+                     (_SVPK, _OVH), (_SDF, _ODF), (_SVP, _OVP), (_SVP2, _OV2), (_SVPQ, _OVQ), (_QW, _OQB),
+                     (_SQP, _OQP)):
             acc[q, blk, n] += _lane_sum(b, r, m)
     if lo <= hi:
         mins[ci, n] = lo

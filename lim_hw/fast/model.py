@@ -180,7 +180,8 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
                   mismatch: Mapping[str, Any] | pd.DataFrame | None = None,
                   amplitudes: np.ndarray | Callable[[int, int, int], Any] | None = None,
                   keep: str = "summary", *, chunk_synapses: int | None = None, threads: int | None = None,
-                  t_end_s: float | None = None, cells_per_line: int | None = None) -> FastResult:
+                  t_end_s: float | None = None, cells_per_line: int | None = None,
+                  seed: int | None = None) -> FastResult:
     """Simulate every cell of an FN-DAM array under a programming schedule (vectorised closed form).
 
     Parameters
@@ -207,6 +208,10 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     t_end_s : end of the run (default ``card.stop_time_s``).
     cells_per_line : cells sharing one control-gate driver, for the driver RC
         (default ``rows`` for a ``(rows, cols)`` array driven by the table, else 1).
+    seed : stochastic mode (:mod:`lim_hw.fast.stochastic`): every window's and every free
+        decay's electrons are Poisson counts, drawn with this seed (same result for any
+        chunking or thread count); ``None`` (default) is the deterministic model.
+        The card's ``[simulation] stochastic = true`` uses its ``seed`` when this is ``None``.
     """
     t_wall = time.perf_counter()
     if keep not in ("summary", "per_cell"):
@@ -269,6 +274,10 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     if not math.isfinite(t_end) or t_end < 0 or (U and t_end < t_s[-1] + W):
         raise InputError(f"t_end_s = {t_end:g} s must be finite and after the last update window")
 
+    if seed is None and getattr(card.simulation, "stochastic", False):
+        seed = card.simulation.seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"seed = {seed!r} must be a whole number >= 0")
     tox, area = _mismatch_arrays(mismatch, card, n_cells)
     theory = _theory_columns(card, table, U)
     k1_all, k2_all = cell_k_constants(card, card.device.tox_m if tox is None else tox,
@@ -276,7 +285,7 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     plan = _Plan(card=card, n_syn=S, t_s=t_s, t_end_s=t_end, amp_kind=amp_kind, amp_table=amp_table,
                  amp_array=amp_array, amp_callable=amp_callable, tox=tox, area=area,
                  ref_beyond=np.nan_to_num(theory["ref"]), k1_max=float(np.max(k1_all)),
-                 k2_min=float(np.min(k2_all)))
+                 k2_min=float(np.min(k2_all)), seed=None if seed is None else int(seed))
 
     # chunks
     B = BLOCK_SYNAPSES
@@ -317,7 +326,8 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     updates = _assemble(card, drive, t_s, tot, mins.min(axis=0), maxs.max(axis=0), theory)
     info = {"wall_s": time.perf_counter() - t_wall, "chunk_synapses": chunk, "threads": n_threads,
             "n_chunks": len(bounds), "engine": "fast", "cells_per_line": int(cells_per_line),
-            "driver_tau_s": drive.tau_s, "driver_rho": drive.rho}
+            "driver_tau_s": drive.tau_s, "driver_rho": drive.rho,
+            "stochastic": seed is not None, **({"seed": int(seed)} if seed is not None else {})}
     if prog.shape == "ramped":
         info.update(ramp_max_panels=stats.max_panels, ramp_max_picard_iterations=stats.max_iterations,
                     ramp_unconverged=stats.unconverged)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .kernels import _decay, _drop_into, _seg_energy, _ue, _Work
+from .kernels import _decay, _seg_energy, _ue, _Work, cell_law, fn_law_drop_into, fn_law_rate_factor
 
 # ramp collocation
 _GL_NODES = 8
@@ -72,7 +72,7 @@ def _ramp_panels(V0: np.ndarray, D: np.ndarray, sigma: float, c: Any, k2: Any, T
     return P.astype(np.int64)
 
 
-def _ramp_group(V0, D, sigma, c, k2, T, P, stats):
+def _ramp_group(V0, D, sigma, c, k2, T, P, stats, scales=None):
     """Collocation through one linear edge for cells sharing the panel count ``P``.
 
     ``V(t) = V0 + sigma D t/T - q(t)``, ``q' = f(V) = c V^2 exp(-k2/V)``, ``q(0) = 0``.
@@ -87,9 +87,11 @@ def _ramp_group(V0, D, sigma, c, k2, T, P, stats):
     E = np.zeros(n)
     Qd = np.zeros(n)
 
+    law = cell_law(scales, k2)
+
     def fn(Vd, qn):
         V = Vd - qn
-        return c * V * V * np.exp(-k2 / V)
+        return c * V * V * np.exp(-k2 / V) * fn_law_rate_factor(V, law)
 
     for p in range(P):
         t_nodes = [(p + tau[i]) * h for i in range(m)]
@@ -125,7 +127,8 @@ def _ramp_group(V0, D, sigma, c, k2, T, P, stats):
     return q, E, Qd
 
 
-def _ramp(V0: np.ndarray, D: Any, sigma: float, k1: Any, k2: Any, T: float, stats: _RampStats):
+def _ramp(V0: np.ndarray, D: Any, sigma: float, k1: Any, k2: Any, T: float, stats: _RampStats,
+          scales: tuple[float, float] | None = None):
     """One linear edge for every cell (cells grouped by their panel count)."""
     n = V0.shape[0]
     D = np.broadcast_to(np.asarray(D, dtype=float), (n,))
@@ -133,34 +136,35 @@ def _ramp(V0: np.ndarray, D: Any, sigma: float, k1: Any, k2: Any, T: float, stat
     P = _ramp_panels(V0, D, sigma, c, k2, T)
     Pmin, Pmax = int(P.min()), int(P.max())
     if Pmin == Pmax:
-        return _ramp_group(V0, np.ascontiguousarray(D), sigma, c, k2, T, Pmin, stats)
+        return _ramp_group(V0, np.ascontiguousarray(D), sigma, c, k2, T, Pmin, stats, scales)
     q, E, Qd = np.empty(n), np.empty(n), np.empty(n)
     for Pv in np.unique(P):
         idx = np.flatnonzero(P == Pv)
         ci = c[idx] if np.ndim(c) else c
         k2i = k2[idx] if np.ndim(k2) else k2
-        q[idx], E[idx], Qd[idx] = _ramp_group(V0[idx], D[idx], sigma, ci, k2i, T, int(Pv), stats)
+        q[idx], E[idx], Qd[idx] = _ramp_group(V0[idx], D[idx], sigma, ci, k2i, T, int(Pv), stats, scales)
     return q, E, Qd
 
 
 def _ramp_into(w: _Work, V: np.ndarray, dV: Any, k1: Any, k2: Any, rise: float, width: float, W: float,
-               G: float, stats: _RampStats) -> None:
-    """Ramped pulse on ``V`` (in place), results in ``w`` as :func:`lim_hw.fast.fused.pulse_update` sums them.
+               G: float, stats: _RampStats, scales: tuple[float, float] | None = None) -> None:
+    """Ramped pulse on ``V`` (in place), results in ``w`` as :func:`lim_hw.fast.kernels._rect_into` (and :func:`lim_hw.fast.fused.pulse_update`) sum them.
 
     Collocation through both edges, closed form on the flat top (``width``), then
     decay to the next window start (``G`` after the window start). ``w.dq`` holds the
     amplitude-weighted charge moved while driven (edges weighted by the fraction of the swing).
     """
-    q_up, E_up, Qd_up = _ramp(V, dV, +1.0, k1, k2, rise, stats)
+    law = cell_law(scales, k2)
+    q_up, E_up, Qd_up = _ramp(V, dV, +1.0, k1, k2, rise, stats, scales)
     V1 = V + dV - q_up
     nk2 = -k2
     _ue(V1, nk2, w)
-    _drop_into(w.df, V1, k1 * width, w)
+    fn_law_drop_into(w.df, V1, k1 * width, w, law)
     V1b = V1 - w.df
-    q_dn, E_dn, Qd_dn = _ramp(V1b, dV, -1.0, k1, k2, rise, stats)
+    q_dn, E_dn, Qd_dn = _ramp(V1b, dV, -1.0, k1, k2, rise, stats, scales)
     V_end = V1b - dV - q_dn
     _ue(V, nk2, w)
-    _drop_into(w.dn, V, k1 * W, w)
+    fn_law_drop_into(w.dn, V, k1 * W, w, law)
     np.add(q_up, w.df, out=w.qw)
     w.qw += q_dn
     np.subtract(w.qw, w.dn, out=w.bz)
@@ -170,4 +174,4 @@ def _ramp_into(w: _Work, V: np.ndarray, dV: Any, k1: Any, k2: Any, rise: float, 
     np.add(Qd_up, w.df, out=w.dq)
     w.dq += Qd_dn
     w.Vh[...] = V1
-    V[...] = _decay(V_end, k1, k2, G - W)
+    V[...] = _decay(V_end, k1, k2, G - W, law)

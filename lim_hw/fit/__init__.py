@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..provenance import versions
 from .data import MIN_POINTS, MODELS, FitData, read_fit_csv
 from .decay import decay_model_V, fit_decay
+from .decay_law import fit_decay_law
 from .insim import refine_decay_ngspice, retention_card, simulate_retention_V_ox
 from .iv import fit_iv, fn_iv_model_A
 from .pulse import eps_relative, fit_pulse, pulse_model_V
@@ -37,7 +38,7 @@ from .report import FitResult, Param, render_report, write_report
 
 __all__ = [
     "MIN_POINTS", "MODELS", "FitData", "FitResult", "Param", "read_fit_csv", "fit_decay", "fit_iv", "fit_pulse",
-    "decay_model_V", "fn_iv_model_A", "pulse_model_V", "eps_relative", "refine_decay_ngspice",
+    "decay_model_V", "fit_decay_law", "fn_iv_model_A", "pulse_model_V", "eps_relative", "refine_decay_ngspice",
     "retention_card", "simulate_retention_V_ox", "fit_data", "fit_file", "fitted_card", "card_header",
     "render_report", "write_report",
 ]
@@ -62,11 +63,17 @@ def fit_data(data: FitData, base_card: Card | None = None, *, n_bootstrap: int =
     notes = list(data.notes)
     if data.model == "decay":
         s = c.get("sigma_V", sigma)
-        res = fit_decay(c["time_s"], c["V_ox_V"], s, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
-                        n_bootstrap=0 if refine_ngspice else n_bootstrap, seed=seed, source=src, notes=notes)
+        law, T_K = dev.law, c.get("T_K")
+        if law.is_classic and T_K is None:
+            res = fit_decay(c["time_s"], c["V_ox_V"], s, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
+                            n_bootstrap=0 if refine_ngspice else n_bootstrap, seed=seed, source=src, notes=notes)
+        else:   # thermal / image-force law, or traces at several temperatures (docs/fitting.md)
+            res = fit_decay_law(c["time_s"], c["V_ox_V"], s, T_K, law=law, C_T_F=dev.C_T_F,
+                                n_bootstrap=0 if refine_ngspice else n_bootstrap, seed=seed, source=src,
+                                notes=notes)
         if refine_ngspice:
             res = refine_decay_ngspice(res, c["time_s"], c["V_ox_V"], s, base_card=base,
-                                       n_bootstrap=n_bootstrap, seed=seed)
+                                       n_bootstrap=n_bootstrap, seed=seed, T_K=T_K)
         return res
     if data.model == "iv":
         s = c.get("sigma_A")
@@ -74,7 +81,7 @@ def fit_data(data: FitData, base_card: Card | None = None, *, n_bootstrap: int =
             s = sigma * c["current_A"]
         return fit_iv(c["voltage_V"], c["current_A"], s, tox_m=dev.tox_m, area_m2=dev.area_m2,
                       phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, unknowns=iv_unknowns, n_bootstrap=n_bootstrap,
-                      seed=seed, source=src, notes=notes)
+                      seed=seed, source=src, notes=notes, law=dev.law)
     return fit_pulse(c["t_pulse_s"], c["dV_V"], c.get("sigma_V", sigma), base_card=base, gamma_fixed=gamma_fixed,
                      n_bootstrap=n_bootstrap, seed=seed, source=src, notes=notes)
 
@@ -137,6 +144,9 @@ def card_header(result: FitResult, base_label: str = "built-in default card") ->
         ng = result.extra["ngspice_refinement"]
         lines.append(f"refined with ngspice in the loop ({ng['iterations']} iteration(s)); RMS data - ngspice "
                      f"{ng['rms_data_minus_sim_after_V']:.3g} V")
+    if any(k in result.card_updates for k in ("area_m2", "tox_m")):
+        lines.append("C_j_F: recomputed from the fitted geometry (eps_ox area/tox) unless the base card sets it "
+                     "(then kept)")
     chi = st.get("chi2_per_dof")
     lines.append(f"fit: {st['n_points']} points, RMS residual {st['rms_residual']:.3g} {st['residual_unit']}"
                  + (f", chi^2/dof {chi:.3g}" if chi is not None else ""))

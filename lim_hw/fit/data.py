@@ -7,7 +7,10 @@ model      required                             optional
 =========  ===================================  ==================================
 decay      ``time_s`` and ``V_ox_V``            ``sigma_V`` (1-sigma noise of V)
            (or ``V_fg_V``: then V_ox = V_tun -  ``V_tun_V`` (per row; else the
-           V_fg)                                base card's ``V_tun_V``)
+           V_fg)                                base card's ``V_tun_V``);
+                                                ``T_K``: one trace per temperature
+                                                (rows of one T_K form a trace, its
+                                                time from its own start)
 iv         ``voltage_V``, ``current_A``          ``sigma_A``
 pulse      ``t_pulse_s``, ``dV_V``               ``sigma_V``
 =========  ===================================  ==================================
@@ -112,6 +115,30 @@ def _read_columns(df: pd.DataFrame, model: str, path: str, notes: list[str],
     return cols
 
 
+def _read_traces(df: pd.DataFrame, path: str, notes: list[str], read_y) -> dict[str, np.ndarray]:
+    """Decay data with a ``T_K`` column: each temperature's rows are one trace, checked on their own."""
+    T = _numeric(df, "T_K", path)
+    if np.any(T < 1.0) or np.any(T > 1000.0):
+        i = int(np.flatnonzero((T < 1.0) | (T > 1000.0))[0])
+        raise InputError(f"column T_K in {path} is {T[i]:g} K at data row {i + 1}; give the absolute "
+                         "temperature in kelvin (1 .. 1000 K)")
+    t = _numeric(df, "time_s", path)
+    V = read_y()
+    sigma = _numeric(df, "sigma_V", path) if "sigma_V" in df.columns else None
+    for T_j in dict.fromkeys(T.tolist()):
+        g = np.flatnonzero(T == T_j)
+        if np.any(np.diff(g) != 1):
+            raise InputError(f"the rows of the trace at T_K = {T_j:g} K in {path} are not contiguous; "
+                             "write each temperature's trace as one block of rows")
+        check_decay(t[g], V[g], None if sigma is None else sigma[g], path=f"{path} (trace at {T_j:g} K)")
+    notes.append(f"{len(set(T.tolist()))} trace(s) at T_K = " + ", ".join(f"{x:g}" for x in dict.fromkeys(T.tolist()))
+                 + " K")
+    cols = {"time_s": t, "V_ox_V": V, "T_K": T}
+    if sigma is not None:
+        cols["sigma_V"] = sigma
+    return cols
+
+
 def _decay_V_ox(df: pd.DataFrame, column: str, path: str, V_tun_V: float | None,
                 notes: list[str]) -> np.ndarray:
     """The oxide voltage of a retention trace: the ``V_ox_V`` column, or V_tun - ``V_fg_V``."""
@@ -181,7 +208,10 @@ def read_fit_csv(path: str | Path, model: str, *, V_tun_V: float | None = None) 
                          f"{MIN_POINTS}")
     notes: list[str] = []
     read_y = (lambda: _decay_V_ox(df, chosen[1], spath, V_tun_V, notes)) if model == "decay" else None
-    cols = _read_columns(df, model, spath, notes, read_y)
+    if model == "decay" and "T_K" in df.columns:
+        cols = _read_traces(df, spath, notes, read_y)
+    else:
+        cols = _read_columns(df, model, spath, notes, read_y)
     return FitData(model, cols, spath, hashlib.sha256(blob).hexdigest(), len(df), header, tuple(notes))
 
 

@@ -162,51 +162,99 @@ def _device(result: FitResult, p: np.ndarray, base: Card) -> dict[str, float]:
             "V0_V": float(d["V0_V"])}
 
 
+class _Refit:
+    """The fit being refined: the classic closed form (:mod:`.decay`) or the FN-law trajectory
+    (:mod:`.decay_law`, one trace per temperature); model, refit and device of each trace."""
+
+    def __init__(self, result: FitResult, base: Card, t: np.ndarray, T_K: np.ndarray | None):
+        from .decay_law import group_traces, law_model_from_result
+
+        self.base, self.t, self.T_K = base, t, T_K
+        self.law_fit = "fn_law" in result.extra
+        self.groups = group_traces(t, T_K) if self.law_fit else [np.arange(t.size)]
+        self.model = law_model_from_result(result, base.device.law) if self.law_fit else None
+
+    def V(self, p: np.ndarray) -> np.ndarray:
+        if not self.law_fit:
+            return decay_model_V(self.t, *p)
+        out = np.empty(self.t.size)
+        for j, g in enumerate(self.groups):
+            out[g] = self.model.V(self.t[g], p, j)
+        return out
+
+    def refit(self, y, sigma_V, p, source, n_bootstrap=0, seed=0) -> FitResult:
+        dev = self.base.device
+        if not self.law_fit:
+            return fit_decay(self.t, y, sigma_V, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
+                             start=p, source=source, n_bootstrap=n_bootstrap, seed=seed)
+        from .decay_law import fit_decay_law
+
+        return fit_decay_law(self.t, y, sigma_V, self.T_K, law=dev.law, C_T_F=dev.C_T_F, start=p, source=source,
+                             n_bootstrap=n_bootstrap, seed=seed)
+
+    def device(self, result: FitResult, p: np.ndarray, j: int = 0) -> dict[str, float]:
+        """``[device]`` keys of trace ``j``'s retention card (its V0 and temperature)."""
+        if not self.law_fit:
+            return _device(result, p, self.base)
+        vals = result.values
+        out = {"tox_m": vals["tox_m"], "area_m2": vals["area_m2"],
+               "V0_V": vals["V0_V" if j == 0 else f"V0_V_{j + 1}"]}
+        if "phi_B_eV" in vals and self.model.fit_phi:
+            out["phi_B_eV"] = vals["phi_B_eV"]
+        if self.T_K is not None:
+            out["T_K"] = float(self.T_K[self.groups[j][0]])
+        return out
+
+    def simulate(self, result: FitResult, p: np.ndarray, backend):
+        V_sim = np.empty(self.t.size)
+        info: dict[str, Any] = {}
+        for j, g in enumerate(self.groups):
+            card = retention_card(self.base, self.device(result, p, j), float(self.t[g].max()))
+            V_sim[g], info = simulate_retention_V_ox(card, self.t[g], backend=backend)
+        return V_sim, info
+
+
 def refine_decay_ngspice(result: FitResult, t_s, V_ox_V, sigma_V=None, *, base_card: Card,
                          max_iter: int = 4, n_bootstrap: int = 0, seed: int | None = 0,
-                         backend: str | None = None) -> FitResult:
+                         backend: str | None = None, T_K=None) -> FitResult:
     """Defect-correction refinement of a decay fit through ngspice (see module docstring).
 
-    Returns a new :class:`FitResult` (closed-form constants refitted to the
-    data minus the simulator defect) with ``extra["ngspice_refinement"]``:
-    iterations, RMS of data minus simulation before and after, the largest
-    defect, the backend and ngspice version.
+    Works for the classic closed-form fit and for the FN-law fit (thermal factor, image
+    force; one ngspice run per trace and temperature, ``T_K``). Returns a new
+    :class:`FitResult` (constants refitted to the data minus the simulator defect) with
+    ``extra["ngspice_refinement"]``: iterations, RMS of data minus simulation before and
+    after, the largest defect, the backend and ngspice version.
     """
     if result.model != "decay":
         raise InputError("ngspice refinement is implemented for --model decay only")
     t = np.asarray(t_s, dtype=float)
     V = np.asarray(V_ox_V, dtype=float)
+    fit = _Refit(result, base_card, t, None if T_K is None else np.asarray(T_K, dtype=float))
     names = [p.name for p in result.params]
     p = np.array([result[n].value for n in names])
     se = np.array([result[n].stderr for n in names])
-    dev = base_card.device
     history = []
     current = result
     converged = False
     info: dict[str, Any] = {}
-    V_sim = None
     for it in range(max_iter):
-        card = retention_card(base_card, _device(current, p, base_card), float(t.max()))
-        V_sim, info = simulate_retention_V_ox(card, t, backend=backend)
-        delta = V_sim - decay_model_V(t, *p)
+        V_sim, info = fit.simulate(current, p, backend)
+        delta = V_sim - fit.V(p)
         rms = float(np.sqrt(np.mean((V - V_sim) ** 2)))
-        new = fit_decay(t, V - delta, sigma_V, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
-                        start=p, source=result.source)
+        new = fit.refit(V - delta, sigma_V, p, result.source)
         p_new = np.array([new[n].value for n in names])
         step = float(np.max(np.abs(p_new - p) / np.where(se > 0, se, 1.0)))
         history.append({"iteration": it + 1, "rms_data_minus_sim_V": rms,
                         "max_abs_defect_V": float(np.max(np.abs(delta))), "step_over_stderr": step,
-                        "tox_m": _device(new, p_new, base_card)["tox_m"]})
+                        "tox_m": fit.device(new, p_new)["tox_m"]})
         p, current = p_new, new
         if step < 0.01:
             converged = True
             break
-    card = retention_card(base_card, _device(current, p, base_card), float(t.max()))
-    V_final, info = simulate_retention_V_ox(card, t, backend=backend)
+    V_final, info = fit.simulate(current, p, backend)
     if n_bootstrap:
-        delta = V_final - decay_model_V(t, *p)
-        current = fit_decay(t, V - delta, sigma_V, phi_B_eV=dev.phi_B_eV, m_eff=dev.m_eff, C_T_F=dev.C_T_F,
-                            start=p, source=result.source, n_bootstrap=n_bootstrap, seed=seed)
+        delta = V_final - fit.V(p)
+        current = fit.refit(V - delta, sigma_V, p, result.source, n_bootstrap=n_bootstrap, seed=seed)
     rms_before = history[0]["rms_data_minus_sim_V"]
     rms_after = float(np.sqrt(np.mean((V - V_final) ** 2)))
     current.notes = list(result.notes)

@@ -23,6 +23,13 @@ Mapping (``unknowns``):
 
 An I-V curve gives two numbers, so two of (t_ox, area, phi_B, m*) must come from
 elsewhere.
+
+FN law (docs/device.md s.6-7, docs/fitting.md "Temperature"): with a thermal or
+image-force base card the model is ``I = a V^2 exp(-b/V) R(V)`` with the law's factor
+``R`` at each point's temperature (a ``T_K`` column, else the base card's ``T_K``):
+``c kT = (3/2) (kT/(q phi_B)) b/V`` with ``phi_B`` the barrier being fitted
+(``"barrier"``: from ``a`` and ``b``) or the base card's (``"geometry"``). The FN-plot
+regression stays the classic straight line (it starts the NLS).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import numpy as np
 
 from ..constants import h_Js, m0_kg, q_C
 from ..device.fn import M_EFF_DEFAULT, PHI_B_DEFAULT_EV, fn_coefficients
+from ..device.fn_law import FNLaw, ln_rate_factor_u, trajectory_constants
 from ..errors import InputError
 from .data import check_iv
 from .report import FitResult, bootstrap_residuals, derive, goodness, make_params, nls
@@ -108,7 +116,39 @@ def _specs(unknowns: str, tox_m: float, area_m2: float, phi_B_eV: float, m_eff: 
     return specs
 
 
-def _fit_nls(V, I, sigma, p0):
+def _law_factor(law: FNLaw | None, unknowns: str, tox_m: float, area_m2: float, T_K):
+    """``R(V, p)``: the FN law's factor on ``a V^2 exp(-b/V)`` (``None`` for the classic law)."""
+    if law is None or law.is_classic:
+        return None
+    T = np.asarray(law.T_K if T_K is None else T_K, dtype=float) if law.thermal else None
+
+    def phi_of(p):
+        if unknowns == "barrier":
+            return barrier_from_AB(math.exp(p[0]) * tox_m**2 / area_m2, p[1] / tox_m)[0]
+        return law.phi_B_eV
+
+    def tox_of(p, phi):
+        if unknowns == "barrier":
+            return tox_m
+        return p[1] / float(fn_coefficients(phi, law.m_eff)[1])
+
+    def R(V, p):
+        phi = phi_of(p)
+        s, f1 = trajectory_constants(phi, tox_of(p, phi), p[1], 1.0 if law.thermal else None, law.image_force,
+                                     law.eps_r_image)
+        s = s * T if law.thermal else 0.0          # s is proportional to T (computed per kelvin)
+        return np.exp(ln_rate_factor_u(1.0 / V, p[1], s, f1, law.thermal, law.image_force))
+    return R
+
+
+def _fit_nls(V, I, sigma, p0, R=None):
+    if R is not None:                                # FN law with a correction: numerical Jacobian
+        def model(p):
+            return fn_iv_model_A(V, *p) * R(V, p)
+
+        def resid(p):
+            return model(p) / I - 1.0 if sigma is None else (model(p) - I) / sigma
+        return nls(resid, p0, jac="3-point", bounds=([-np.inf, 1e-300], [np.inf, np.inf]), names=PARAM_NAMES)
     if sigma is None:
         def resid(p):
             return fn_iv_model_A(V, *p) / I - 1.0
@@ -129,13 +169,14 @@ def _fit_nls(V, I, sigma, p0):
 def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2: float = 1e-12,
            phi_B_eV: float = PHI_B_DEFAULT_EV, m_eff: float = M_EFF_DEFAULT, unknowns: str = "barrier",
            n_bootstrap: int = 0, seed: int | None = 0, source: dict | None = None,
-           notes=()) -> FitResult:
+           notes=(), law: FNLaw | None = None, T_K=None) -> FitResult:
     """Fit FN I-V data by FN-plot regression and by weighted NLS (primary); map to the device.
 
     ``unknowns="barrier"`` determines ``phi_B_eV`` and ``m_eff`` from the given
     ``tox_m`` and ``area_m2``; ``"geometry"`` determines ``tox_m`` and ``area_m2``
     from the given ``phi_B_eV`` and ``m_eff``. ``card_updates`` holds the two
-    determined keys.
+    determined keys. ``law`` (the base card's FN law; ``None`` = classic) adds the
+    thermal / image-force factor at ``T_K`` (per point, or the law's temperature).
     """
     if unknowns not in UNKNOWNS:
         raise InputError(f"unknowns = {unknowns!r} is not one of {', '.join(UNKNOWNS)}")
@@ -144,14 +185,15 @@ def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2:
     if not p_lin[1] > 0:
         raise InputError(f"the FN plot ln(I/V^2) vs 1/V has a non-negative slope ({-p_lin[1]:.3g} V); "
                          "the current does not grow like FN tunnelling -- check the data and polarity")
-    out = _fit_nls(V, I, sigma, p_lin)
+    R = _law_factor(law, unknowns, tox_m, area_m2, None if T_K is None else np.asarray(T_K, dtype=float))
+    out = _fit_nls(V, I, sigma, p_lin, R)
     p = out.p
     boot = None
     extra: dict = {}
     if n_bootstrap and n_bootstrap > 0:
-        y_fit = fn_iv_model_A(V, *p)
+        y_fit = fn_iv_model_A(V, *p) * (1.0 if R is None else R(V, p))
         scale = sigma if sigma is not None else y_fit
-        boot, failed = bootstrap_residuals(lambda y: _fit_nls(V, y, sigma, p).p, y_fit, scale,
+        boot, failed = bootstrap_residuals(lambda y: _fit_nls(V, y, sigma, p, R).p, y_fit, scale,
                                            out.residuals_w, 2, n_bootstrap, seed)
         extra["bootstrap"] = {"n_requested": int(n_bootstrap), "n_ok": int(len(boot)),
                               "n_failed": int(failed), "seed": seed, "kind": "residual"}
@@ -161,7 +203,7 @@ def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2:
     derived = derive(specs, p, out.cov, out.dof, boot)
     lin_params = make_params(PARAM_NAMES, p_lin, cov_lin, dof_lin)
     lin_derived = derive(specs, p_lin, cov_lin, dof_lin)
-    I_fit = fn_iv_model_A(V, *p)
+    I_fit = fn_iv_model_A(V, *p) * (1.0 if R is None else R(V, p))
     rel = I / I_fit - 1.0
     st = goodness(rel, out.residuals_w, sigma, 2, "relative (I - I_fit)/I_fit",
                   "sigma_A given with the data" if sigma is not None
@@ -183,10 +225,15 @@ def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2:
                 "known. " + ("Here t_ox and area come from the base card and phi_B, m* are fitted."
                              if unknowns == "barrier" else
                              "Here phi_B and m* come from the base card and t_ox, area are fitted."))
+    if R is not None:
+        note_map += (f" FN law {law.name}: the model carries the law's factor at "
+                     + ("the T_K column's temperatures" if T_K is not None else f"T = {law.T_K:g} K")
+                     + " (phi_B of the thermal factor: " + ("the fitted one" if unknowns == "barrier"
+                                                           else "the base card's") + ").")
     result = FitResult(
         model="iv",
-        method="weighted nonlinear least squares on I = a V^2 exp(-b/V) in (ln a, b) (primary), "
-               "and linear regression on the FN plot ln(I/V^2) vs 1/V (second method)",
+        method="weighted nonlinear least squares on I = a V^2 exp(-b/V)" + (" R(V) (FN-law factor)" if R else "")
+               + " in (ln a, b) (primary), and linear regression on the FN plot ln(I/V^2) vs 1/V (second method)",
         params=params, derived=derived, covariance=out.cov, stats=st, card_updates={},
         notes=list(notes) + more + [note_map], extra=extra, source=dict(source or {}),
     )
@@ -195,9 +242,12 @@ def fit_iv(voltage_V, current_A, sigma_A=None, *, tox_m: float = 12e-9, area_m2:
     result.card_updates = {k: vals[k] for k in keys}
     x = 1.0 / V
     grid = np.linspace(x.min(), x.max(), 200)
+    R_plot = R if T_K is None or R is None else _law_factor(law, unknowns, tox_m, area_m2,
+                                                            float(np.median(np.asarray(T_K, dtype=float))))
     result.plot = {
         "x": x, "y": np.log(I / V**2), "residuals": np.log(I / I_fit), "sigma": None,
-        "curves": [{"x": grid, "y": p[0] - p[1] * grid, "label": "weighted NLS"},
+        "curves": [{"x": grid, "y": p[0] - p[1] * grid + (0.0 if R_plot is None else np.log(R_plot(1.0 / grid, p))),
+                    "label": "weighted NLS"},
                    {"x": grid, "y": p_lin[0] - p_lin[1] * grid, "label": "FN-plot regression", "style": "--"}],
         "x_label": "1/V (1/V)", "y_label": "ln(I/V^2)  (I in A, V in V)", "residual_label": "ln(I/I_fit)",
         "xlog": False, "title": "Fowler-Nordheim plot: data, NLS fit and linear regression",

@@ -231,12 +231,10 @@ def pulse_sequence_steps_V(card: Card, area_m2: float, V_p_V: float, t_pulse_s: 
     :func:`lim_hw.netlist.synthesis.apply_pulse` (the same model as the pulse
     synthesis). Step = ``N_net q / C_T``.
     """
-    from ..device.floating_gate import fn_k_constants
     from ..netlist.synthesis import FGModel, apply_pulse, pulse_window_s
 
     dev = card.device
-    k = fn_k_constants(dev.tox_m, area_m2, dev.C_T_F, dev.V0_V, dev.phi_B_eV, dev.m_eff)
-    model = FGModel(float(k.k1_per_s), float(k.k2_V), dev.C_T_F, dev.kappa)
+    model = FGModel.from_card(card, area_m2=area_m2)     # the card's FN law (thermal, image force)
     window = pulse_window_s(card)
     V, t_prev = dev.V0_V, 0.0
     out = np.empty(len(t_pulse_s))

@@ -17,8 +17,22 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from ..device.card import Card, DeviceParams
-from ..device.fn import fn_coefficients
 from .synthesis import edge_list
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A subcircuit parameter given by a deck ``.param`` of that name (rendered ``{name}``).
+
+    ``value`` is the number the deck's ``.param`` holds (used by the PySpice bridge,
+    which writes plain numbers).
+    """
+
+    name: str
+    value: float
+
+    def __float__(self) -> float:
+        return float(self.value)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,7 @@ class Instance:
     name: str
     subckt: str
     nodes: tuple[str, ...]
-    params: tuple[tuple[str, float], ...] = ()
+    params: tuple[tuple[str, float | ParamRef], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,10 +132,11 @@ class TunnelProbe:
     tun: str
     fg: str
     C_T_F: float
-    half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p")
+    half: str  # "p" or "m": which half of a synapse this cell is (a lone cell is "p"); "i": an injector
     cg: str = ""          # control-gate node vector (energy and charge balance)
     C_c_F: float = 0.0
     C_j_F: float = 0.0
+    kind: str = "fn"   # "fn": a tunnelling junction; "injection": a hot-electron injector (tun = its drive)
 
 
 @dataclass(frozen=True)
@@ -139,19 +154,41 @@ class Testbench:
     saves: tuple[str, ...]
     supplies: tuple[Supply, ...] = field(default=())
     probes: tuple[TunnelProbe, ...] = field(default=())
+    params: tuple[tuple[str, float | str], ...] = field(default=())   # deck .param lines (value or expression)
 
     @property
     def sources(self) -> tuple[VSource, ...]:
         return tuple(e for e in self.elements if isinstance(e, VSource))
 
 
-def device_params(dev: DeviceParams, **override: float) -> tuple[tuple[str, float], ...]:
-    """Subcircuit parameters of ``fndam_cell`` for a device (optionally with per-cell mismatch)."""
-    tox = override.get("tox_m", dev.tox_m)
-    area = override.get("area_m2", dev.area_m2)
-    a_fn, b_fn = fn_coefficients(dev.phi_B_eV, dev.m_eff)
-    return (("tox", tox), ("area", area), ("afn", float(a_fn)), ("bfn", float(b_fn)),
-            ("cj", dev.C_j_F), ("cc", dev.C_c_F), ("cfg", dev.C_fg_F))
+#: Deck ``.param`` names of the device values (docs/simulation.md): the cells take them by name, so
+#: editing ``tox``, ``phib`` or ``meff`` in a generated deck recomputes the FN constants.
+DEVICE_PARAM_NAMES = ("tox", "area", "phib", "meff", "fnthermal", "fnimgf", "ctot", "cc", "cj", "cfg")
+
+
+def deck_params(dev: DeviceParams) -> tuple[tuple[str, float | str], ...]:
+    """The device's ``.param`` lines: geometry, FN law, capacitances; ``cfg = ctot - cc - cj`` (an expression)."""
+    return (("tox", dev.tox_m), ("area", dev.area_m2), ("phib", dev.phi_B_eV), ("meff", dev.m_eff),
+            ("fnthermal", 1.0 if dev.law.thermal else 0.0), ("fnimgf", 1.0 if dev.image_force else 0.0),
+            ("ctot", dev.C_T_F), ("cc", dev.C_c_F), ("cj", dev.C_j_F), ("cfg", "ctot - cc - cj"))
+
+
+def device_params(dev: DeviceParams, **override: float) -> tuple[tuple[str, float | ParamRef], ...]:
+    """Subcircuit parameters of ``fndam_cell``: references to :func:`deck_params` by name.
+
+    A per-cell mismatch (``tox_m``/``area_m2`` in ``override``) gives that cell its own number
+    for that key. The capacitances stay the card's (docs/device.md s.9: mismatch varies the
+    tunnelling junction, not C_T).
+    """
+    vals = dict(deck_params(dev))
+    value = {"tox": dev.tox_m, "area": dev.area_m2, "phib": dev.phi_B_eV, "meff": dev.m_eff,
+             "fnthermal": vals["fnthermal"], "fnimgf": vals["fnimgf"], "cj": dev.C_j_F, "cc": dev.C_c_F,
+             "cfg": dev.C_fg_F}
+    keys = {"tox_m": "tox", "area_m2": "area"}
+    over = {keys[k]: float(v) for k, v in override.items() if k in keys}
+    sub = {"fnthermal": "thermal", "fnimgf": "imgf"}
+    return tuple((sub.get(n, n), over[n] if n in over else ParamRef(n, value[n]))
+                 for n in ("tox", "area", "phib", "meff", "fnthermal", "fnimgf", "cj", "cc", "cfg"))
 
 
 def _options(card: Card) -> tuple[tuple[str, float | str], ...]:
@@ -304,7 +341,7 @@ def _half_of(s: Supply) -> str:
     return name[:1] if name[:1] in ("p", "m") else "p"
 
 
-def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str
+def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: str, invert: bool = False
                  ) -> tuple[list, Supply]:
     """A control-gate driver: an ideal voltage source whose value is the sum of one step per pulse edge.
 
@@ -316,9 +353,12 @@ def pulse_driver(card: Card, table: pd.DataFrame, half: str, top: str, prefix: s
     sources added a node and a branch per edge: ngspice time grew with edges x time
     points). The supply seen by energy accounting is the VCVS: ``v(top)`` and its
     branch current; the summing network is an internal signal generator that the
-    load never sees. With no pulses the driver is a 0 V source ``prefix``.
+    load never sees. With no pulses the driver is a 0 V source ``prefix``. ``invert`` drives
+    the pulses to ``+V_p`` instead of ``-V_p`` (the hot-electron injector's drain).
     """
     pulses = edge_list(card, table, half)
+    if invert:
+        pulses = [(v1, -v2, *rest) for v1, v2, *rest in pulses]
     if not pulses:
         src = VSource(prefix, top, "0", dc_V=0.0)
         return [src], Supply(prefix, f"v({top})", f"i({prefix})", drive=((0.0, 0.0, 0.0),))
@@ -350,8 +390,39 @@ def _drivers(card: Card, table: pd.DataFrame, suffix: str) -> tuple[list, list[S
     return elements, supplies, nodes
 
 
+def injector(card: Card, table: pd.DataFrame, fg: str, suffix: str = "") -> tuple[list, Supply, TunnelProbe]:
+    """A hot-electron injector on gate ``fg`` with its drain driver (``decrease = "injection"``; docs/device.md s.11).
+
+    The drive is the ideal pulse driver of :func:`pulse_driver` (inverted: to ``+V_ds``) straight on the
+    drain node ``inj<suffix>``; its supply's load is the sensed channel current (``fn_terms``), so it
+    carries the channel energy ``I_s V_ds``. The probe (``kind = "injection"``) has the drive as ``tun``
+    and the gate it injects into as ``fg``.
+    """
+    dev = card.device
+    node = f"inj{suffix}"
+    chain, supply = pulse_driver(card, table, "i", node, f"vdrvi{suffix}", invert=True)
+    inst = Instance(f"xinj{suffix}", "hei_injector", (fg, node),
+                    (("is", dev.inj_I_s_A), ("beta", dev.inj_beta), ("vinj", dev.inj_V_inj_V)))
+    supply = dataclasses.replace(supply, fn_terms=((f"i(v.xinj{suffix}.vsc)", 1.0),))
+    probe = TunnelProbe(f"xinj{suffix}", f"i(v.xinj{suffix}.vsi)", f"v({node})", f"v({fg})", dev.C_T_F, "i",
+                        kind="injection")
+    return [*chain, inst], supply, probe
+
+
+def _with_injector(card: Card, table: pd.DataFrame, tb: Testbench, fg: str) -> Testbench:
+    """``tb`` plus an injector on ``fg`` when the card lowers weights by injection."""
+    if card.programming.decrease != "injection":
+        return tb
+    elements, supply, probe = injector(card, table, fg)
+    ics = tb.ic_V + tuple((n, 0.0) for n in ("inj", *driver_ic_nodes(elements)))
+    saves = _unique(tb.saves + (probe.current, probe.tun, supply.v, supply.i, supply.fn_terms[0][0]))
+    return dataclasses.replace(tb, elements=tb.elements + tuple(elements), ic_V=ics, saves=saves,
+                               supplies=tb.supplies + (supply,), probes=tb.probes + (probe,))
+
+
 def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
-    """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate."""
+    """One FN-DAM cell: tunnelling bias, a driver through R_drv on the control gate (and an injector
+    for ``decrease = "injection"``)."""
     dev = card.device
     chain, drv = pulse_driver(card, table, "p", "drv", "vdrv")
     tun = VSource("vtun", "tun", "0", dc_V=dev.V_tun_V)
@@ -361,9 +432,10 @@ def cell_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     step, stop, tmax = _tran(card)
     supplies = _loads(card, (Supply("vtun", "v(tun)", "i(vtun)"), drv), (probe,), 1, 1)
     saves = _unique(("v(fg)", "v(cg)", probe.current) + _supply_vectors(supplies))
-    return Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
-                     _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
-                     step, stop, tmax, saves, supplies=supplies, probes=(probe,))
+    tb = Testbench(f"lim-hw FN-DAM cell testbench: {card.name}", "cell", elements,
+                   _ics(dev, ("fg",), ("tun",), ("drv", "cg", *driver_ic_nodes(chain))), _options(card),
+                   step, stop, tmax, saves, supplies=supplies, probes=(probe,), params=deck_params(dev))
+    return _with_injector(card, table, tb, "fg")
 
 
 def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
@@ -382,9 +454,11 @@ def synapse_testbench(card: Card, table: pd.DataFrame) -> Testbench:
     supplies = _loads(card, (Supply("vtun", "v(tun)", "i(vtun)"), *drv_supplies), probes, 1, 1)
     saves = _unique(("v(fgp)", "v(fgm)", "v(w)", "v(cgp)", "v(cgm)") + tuple(p.current for p in probes)
                     + _supply_vectors(supplies))
-    return Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
-                     _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
-                     _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes)
+    tb = Testbench(f"lim-hw differential synapse testbench: {card.name}", "synapse", elements,
+                   _ics(dev, ("fgp", "fgm"), ("tun",), ("drvp", "drvm", "cgp", "cgm", *driver_ic_nodes(drivers))),
+                   _options(card), step, stop, tmax, saves, supplies=supplies, probes=probes,
+                   params=deck_params(dev))
+    return _with_injector(card, table, tb, "fgp")
 
 
 def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
@@ -400,6 +474,11 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     """
     if rows < 1 or cols < 1:
         raise ValueError("an array needs at least 1 row and 1 column")
+    if card.programming.decrease == "injection":
+        from ..errors import InputError
+
+        raise InputError("[programming] decrease = \"injection\" is implemented for the cell and synapse "
+                         "testbenches; simulate an array with decrease = \"pair\"")
     dev = card.device
     mismatch = mismatch or {}
     elements: list = []
@@ -439,7 +518,7 @@ def array_testbench(card: Card, table: pd.DataFrame, rows: int, cols: int,
     saves += _supply_vectors(supplies)
     return Testbench(f"lim-hw {rows}x{cols} FN-DAM synapse array: {card.name}", "array",
                      tuple(elements), tuple(ics), _options(card), step, stop, tmax, _unique(saves),
-                     supplies=tuple(supplies), probes=tuple(probes))
+                     supplies=tuple(supplies), probes=tuple(probes), params=deck_params(dev))
 
 
 def _supply_vectors(supplies: Sequence[Supply]) -> tuple[str, ...]:

@@ -6,13 +6,22 @@ tunnelling off the floating gate) on top of the natural decay, where
 pulse width (theory.md s.7). A control-gate pulse of amplitude ``V_p`` (the gate
 is driven from 0 to ``-V_p``) raises the oxide voltage by ``kappa V_p``
 (kappa = C_c/C_T), which multiplies the FN current. Between edges the
-floating gate follows the exact closed form of theory.md s.5 restarted from the
-current state; during slow (ramped) edges the ODE is integrated numerically.
+floating gate follows the exact trajectory of the card's FN law restarted from the
+current state (the closed form of theory.md s.5 for the classic law; the
+cancellation-free u-space steps of :mod:`lim_hw.device.trajectory` with the
+thermal factor and/or image force, docs/device.md s.8); during slow (ramped)
+edges the ODE is integrated numerically.
 ``V_p`` is found by root finding (Brent's method, :mod:`.rootfind`) on the charge moved, so the predicted
 step is exact within the model; ngspice then checks it.
 
 Sign conventions: ``V_ox = V(tun) - V(fg)``; transitions remove electrons from
 the floating gate, so each update raises V(fg) by ``N q / C_T`` and lowers V_ox.
+
+Bidirectional updates (``[programming] decrease = "injection"``, docs/device.md s.11):
+an update with a negative gradient (a schedule table's signed ``grad``) is a
+hot-electron injection pulse on the same gate instead (``half = "i"``): its drive
+amplitude injects ``N_target`` electrons (:mod:`lim_hw.device.injection`), lowering
+V(fg) by ``N q / C_T``; the gate's natural decay continues meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import pandas as pd
 from ..constants import q_C
 from ..device.card import Card
 from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
+from ..device.fn_law import ln_rate_factor_u
+from ..device.injection import injected_electrons, injection_amplitude_V
 from ..errors import InputError
 from ..theory.table import bound_table
 from .rootfind import brent_root
@@ -35,31 +46,42 @@ V_P_MAX_V = 20.0
 
 @dataclass(frozen=True)
 class FGModel:
-    """Floating-gate decay law V(t) = k2 / ln(k1 t + k0) with its constants (theory.md s.5)."""
+    """Floating-gate decay law with its constants: classic ``V(t) = k2 / ln(k1 t + k0)`` (theory.md s.5)
+    times the FN law's correction (``s_V``: thermal factor, ``f1_per_V``: image force; both 0 = classic;
+    docs/device.md s.6-8)."""
 
     k1_per_s: float
     k2_V: float
     C_T_F: float
     kappa: float
+    s_V: float = 0.0
+    f1_per_V: float = 0.0
 
     @classmethod
-    def from_card(cls, card: Card) -> "FGModel":
+    def from_card(cls, card: Card, area_m2: float | None = None) -> "FGModel":
+        """The model of ``card``'s cell (``area_m2`` overrides the junction area, e.g. in a fit)."""
         d = card.device
-        k = fn_k_constants(d.tox_m, d.area_m2, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
-        return cls(float(k.k1_per_s), float(k.k2_V), d.C_T_F, d.kappa)
+        area = d.area_m2 if area_m2 is None else area_m2
+        k = fn_k_constants(d.tox_m, area, d.C_T_F, d.V0_V, d.phi_B_eV, d.m_eff)
+        s, f1 = d.law.trajectory_constants(d.tox_m, float(k.k2_V))
+        return cls(float(k.k1_per_s), float(k.k2_V), d.C_T_F, d.kappa, float(s), float(f1))
 
     def drop_V(self, V_start_V: np.ndarray | float, dt_s: np.ndarray | float) -> np.ndarray:
         """Decrease of the oxide voltage after ``dt_s`` of free decay from ``V_start_V`` (V).
 
-        The cancellation-free restarted closed form
+        The cancellation-free restarted trajectory
         (:func:`lim_hw.device.floating_gate.decay_drop_from_k_V`); 0 for ``V <= 0``.
         """
-        return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V)
+        return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V, self.s_V, self.f1_per_V)
 
     def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
-        """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) (A)."""
+        """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) R(1/V) (A)."""
         V = np.asarray(V_ox_V, dtype=float)
-        return self.C_T_F * self.k1_per_s / self.k2_V * V * V * np.exp(-self.k2_V / V)
+        I = self.C_T_F * self.k1_per_s / self.k2_V * V * V * np.exp(-self.k2_V / V)
+        if self.s_V or self.f1_per_V:
+            I = I * np.exp(ln_rate_factor_u(1.0 / V, self.k2_V, self.s_V, self.f1_per_V, self.s_V != 0,
+                                            self.f1_per_V != 0))
+        return I
 
     def ramp(self, V_start_V: float, dV_drive_V: float, ramp_s: float) -> tuple[float, float]:
         """Integrate a linear control-gate ramp that adds ``dV_drive_V`` to V_ox over ``ramp_s``.
@@ -168,7 +190,9 @@ def synthesize(card: Card) -> pd.DataFrame:
     ``dV_fg_pred_V`` is the floating-gate step beyond natural decay predicted by
     the closed form for the synthesised pulse (= N_target q / C_T by
     construction). ``half`` is ``p`` (gradient >= 0: the + half of a synapse is
-    pulsed, raising w) or ``m``.
+    pulsed, raising w), ``m`` (the - half) or, with ``decrease = "injection"``, ``i``
+    (electrons injected into the + half; ``V_p_V`` is the injector's drive amplitude and
+    ``dV_fg_pred_V`` is negative).
     """
     dev, prog = card.device, card.programming
     model = FGModel.from_card(card)
@@ -181,6 +205,11 @@ def synthesize(card: Card) -> pd.DataFrame:
         t_n = prog.update_start_s(n)
         V = V - float(model.drop_V(V, t_n - t_prev))
         N_target = float(rec.R_per_s) * prog.pulse_width_s
+        if rec.grad < 0 and prog.decrease == "injection":
+            rows.append(_injection_row(card, model, rec, n, t_n, V, N_target))
+            V = rows[-1]["V_ox_after_V"]
+            t_prev = t_n + pulse_window_s(card)
+            continue
         V_p = solve_amplitude_V(model, card, V, N_target)
         res = apply_pulse(model, card, V, V_p)
         rows.append({
@@ -194,6 +223,20 @@ def synthesize(card: Card) -> pd.DataFrame:
         V = res.V_after_V
         t_prev = t_n + pulse_window_s(card)
     return pd.DataFrame(rows, columns=list(SYNTHESIS_COLUMNS))
+
+
+def _injection_row(card: Card, model: FGModel, rec, n: int, t_n: float, V: float, N_target: float) -> dict:
+    """Synthesis row of an injection update: drive amplitude, natural decay meanwhile, V_ox after."""
+    dev, prog = card.device, card.programming
+    args = (dev.inj_I_s_A, dev.inj_beta, dev.inj_V_inj_V, prog.pulse_width_s, prog.rise_s)
+    V_ds = injection_amplitude_V(N_target, *args)
+    N_inj = injected_electrons(V_ds, *args)
+    drop = float(model.drop_V(V, pulse_window_s(card)))
+    return {"n": n, "t_s": t_n, "eps": float(rec.eps), "grad": float(rec.grad),
+            "R_target_per_s": float(rec.R_per_s), "E0_J": float(rec.E0_J), "dE_J": float(rec.dE_J),
+            "feasible": bool(rec.feasible), "N_target": N_target, "V_p_V": V_ds, "ramp_s": prog.rise_s,
+            "V_ox_before_V": V, "V_ox_peak_V": V, "V_ox_after_V": V - drop + N_inj * q_C / dev.C_T_F,
+            "N_natural": dev.C_T_F * drop / q_C, "dV_fg_pred_V": -N_inj * q_C / dev.C_T_F, "half": "i"}
 
 
 def edge_list(card: Card, table: pd.DataFrame, half: str = "p"

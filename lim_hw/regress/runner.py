@@ -33,7 +33,7 @@ from ..errors import InputError, LimHwError, one_line
 from ..report.names import vector_column
 from ..sim.rawfile import read_raw
 from ..flow import run_flow  # at import time, so the executor's fork server preloads it for every worker
-from .baseline import Baseline, Change, changes, read_baseline, round_value, write_baseline
+from .baseline import Baseline, Change, changes, check_baseline_target, read_baseline, round_value, write_baseline
 from .compare import Report, compare, within_tolerance
 from .suite import AGGREGATES, CaseSpec, MetricSpec, Suite
 
@@ -160,9 +160,10 @@ def decay_fit(wf: pd.DataFrame, case: CaseSpec) -> dict[str, float]:
     """Fit ``V_ox = V_tun_V - V_fg_V`` (t >= 1 s) with :func:`lim_hw.fit.fit_decay`; all parameters by name.
 
     At most :data:`FIT_MAX_POINTS` samples, log-spaced in time, are used; the
-    device constants (phi_B, m_eff, C_T) are the case card's.
+    device constants (phi_B, m_eff, C_T) and the FN law (thermal factor at T_K,
+    image force: :func:`lim_hw.fit.fit_decay_law`) are the case card's.
     """
-    from ..fit import fit_decay
+    from ..fit import fit_decay, fit_decay_law
 
     missing = [c for c in ("V_tun_V", "V_fg_V") if c not in wf.columns]
     if missing:
@@ -175,7 +176,10 @@ def decay_fit(wf: pd.DataFrame, case: CaseSpec) -> dict[str, float]:
         raise MetricError(f"the decay fit needs a retention trace beyond 1 s; this case has {t.size} samples there")
     idx = np.unique(np.searchsorted(t, np.geomspace(t[0], t[-1], FIT_MAX_POINTS)).clip(0, t.size - 1))
     d = case.card.device
-    res = fit_decay(t[idx], v[idx], phi_B_eV=d.phi_B_eV, m_eff=d.m_eff, C_T_F=d.C_T_F)
+    if d.law.is_classic:
+        res = fit_decay(t[idx], v[idx], phi_B_eV=d.phi_B_eV, m_eff=d.m_eff, C_T_F=d.C_T_F)
+    else:
+        res = fit_decay_law(t[idx], v[idx], law=d.law, C_T_F=d.C_T_F)
     return {p.name: float(p.value) for p in (*res.params, *res.derived)}
 
 
@@ -317,9 +321,11 @@ def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, worker
     """Simulate the suite and rewrite its baseline; nothing is written if any metric cannot be computed.
 
     The previous baseline (if readable) is only used to list what changed; a corrupt
-    one is replaced.
+    one is replaced only if its files are recognisably lim-hw's
+    (:func:`~lim_hw.regress.baseline.check_baseline_target`, checked before any case runs).
     """
     path = Path(baseline_dir or suite.baseline_dir)
+    check_baseline_target(path)
     try:
         old = read_baseline(path).values
     except InputError:

@@ -214,6 +214,10 @@ def write_report(out_dir: Path, title: str, summary: dict[str, Any], updates: pd
     other = _other_numbers(summary)
     if other:
         parts += ["<h2>Tracking and checks</h2>", _rows(other, cls="kv")]
+    if summary.get("bound"):   # what the bound means (summary.json "bound"; docs/theory.md s.10)
+        parts.append("<h2>What the bound means</h2><p>" + _e(summary["bound"]["statement"]) + "</p>")
+    for w in summary.get("warnings", []):
+        parts.append(f"<p><b>Warning:</b> {_e(str(w))}</p>")
     for caption, name in images.items():
         parts.append(f"<figure><figcaption>{_e(caption)}</figcaption>"
                      f"<img src='{_e(name)}' alt='{_e(caption)}'></figure>")

@@ -68,7 +68,9 @@ def replay_half(card: Card, table: pd.DataFrame, half: str) -> HalfPrediction:
     for rec in table.itertuples(index=False):
         t_n = float(rec.t_s)
         V -= float(model.drop_V(V, t_n - t_prev))
-        if rec.half == half and rec.V_p_V > 0:
+        if rec.half == "i" and half == "p":      # hot-electron injection into the + gate (docs/device.md s.11)
+            V = float(rec.V_ox_after_V)
+        elif rec.half == half and rec.V_p_V > 0:
             V = apply_pulse(model, card, V, float(rec.V_p_V)).V_after_V
         else:
             V -= float(model.drop_V(V, window))
@@ -105,7 +107,8 @@ def _band(ax, x: np.ndarray, ys: list[np.ndarray], color: str, label: str) -> No
 def _probes_by_half(tb: Testbench) -> dict[str, list[TunnelProbe]]:
     out: dict[str, list[TunnelProbe]] = {}
     for p in tb.probes:
-        out.setdefault(p.half, []).append(p)
+        if p.kind == "fn":                       # an injector probe has no floating-gate vector
+            out.setdefault(p.half, []).append(p)
     return out
 
 
@@ -182,7 +185,7 @@ def plot_update_zoom(card: Card, table: pd.DataFrame, tb: Testbench, wf: Wavefor
     sel = (t >= t_a - pad) & (t <= t_b + pad)
     x = (t[sel] - t_a)
     x_factor, x_unit = axis_unit([t_b - t_a], "s")
-    probe = next((p for p in tb.probes if p.half == row["half"]), tb.probes[0])
+    probe = next((p for p in tb.probes if p.half == row["half"] and p.kind == "fn"), tb.probes[0])
     supply = next((s for s in tb.supplies if s.v.startswith(f"v(drv{row['half']}") or s.v == "v(drv)"), None)
     fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
     if supply is not None:

@@ -18,6 +18,17 @@ state-of-the-art accelerators (~1e17 J). We rebuild two projections:
 
 The conventional figure is ``N_ops * E_op`` (10 pJ/op -> 1e17 J; 0.1-1 pJ/op ->
 1e15 - 1e16 J).
+
+Premises (docs/theory.md s.8, s.11). Every row of :func:`brain_scale_table` carries its
+``premise``; the ASSUMED quantities are N_params = 1e15 and N_ops = 1e28 (brain scale,
+from the paper's abstract), the precision (8-32 bits), the per-bit energy of the compute
+estimate (kT ln 2 by default -- **the "LIM compute" row then equals the Landauer row by
+construction**, not by any property of LIM hardware; ``E_bit_J`` changes it), the
+updates per parameter of the schedule estimate (``N_ops/N_params`` = 1e13 by default)
+and its schedule. The two LIM estimates are independent: the schedule estimate grows
+like ``kT (alpha ln n - ln 2)`` per update (~0.5 ln n kT for alpha = 0.5), so it agrees
+with the compute figure (bits x ln 2 kT per operation) only near the default 1e13
+updates per parameter; :func:`brain_scale_summary` reports both and their ratio.
 """
 
 from __future__ import annotations
@@ -211,7 +222,8 @@ def brain_scale_table(n_params: float = 1e15, n_ops: float = 1e28, bits_min: int
     """Brain-scale projection table (RECONSTRUCTION of arXiv:2402.14878's projections).
 
     One row per estimate, columns ``estimate, bits, count, per_unit_J, E_J,
-    ratio_to_LIM``: LIM compute x precision x per-bit energy (one row per
+    ratio_to_LIM, premise`` (``premise`` says which inputs are ASSUMED and, for the
+    default per-bit energy, that the LIM compute row equals Landauer by construction): LIM compute x precision x per-bit energy (one row per
     precision; ``E_bit`` defaults to kT ln 2), Landauer ``N_ops * bits * kT ln 2``,
     LIM model size x schedule (bits not applicable, NaN), and conventional
     ``N_ops * E_op`` for each ``pJ_per_op``. ``ratio_to_LIM`` divides by the
@@ -221,22 +233,34 @@ def brain_scale_table(n_params: float = 1e15, n_ops: float = 1e28, bits_min: int
     bits = bits_range(bits_min, bits_max)
     kln2 = landauer_bit_J(T)
     E_bit = kln2 if E_bit_J is None else _pos("E_bit_J", E_bit_J)
+    spec_used = ScheduleSpec() if spec is None else spec
+    ebit_premise = ("ASSUMED per-bit energy E_bit = kT ln 2 (default): equal to the Landauer row BY CONSTRUCTION"
+                    if E_bit_J is None else f"ASSUMED per-bit energy E_bit = {E_bit:.4g} J")
+    ops_premise = f"ASSUMED N_ops = {float(n_ops):.3g} and precision (bits)"
     rows = []
     for b in bits:
         rows.append(("LIM: ops x bits x E_bit", b, float(n_ops), b * E_bit,
-                     compute_projection_J(n_ops, b, E_bit, T)))
+                     compute_projection_J(n_ops, b, E_bit, T), f"{ebit_premise}; {ops_premise}"))
     for b in bits:
         rows.append(("Landauer: ops x bits x kT ln 2", b, float(n_ops), b * kln2,
-                     compute_projection_J(n_ops, b, kln2, T)))
+                     compute_projection_J(n_ops, b, kln2, T), f"reference kT ln 2 per bit at {T:g} K; {ops_premise}"))
     sp = schedule_projection(spec, n_params, updates_per_param, n_ops, R_max_per_s, T, n_exact)
+    sched_premise = (f"ASSUMED N_params = {float(n_params):.3g}, {sp['n_updates']:.3g} updates per parameter"
+                     + (" (= N_ops/N_params)" if updates_per_param is None else "")
+                     + f", {spec_used.kind} schedule eps0 = {spec_used.eps0:g}, alpha = {spec_used.alpha:g}, "
+                       f"g = {spec_used.grad:g}; per update E0 + |dE| (PW Eqs. 4-6), E0 ~ kT (alpha ln n - ln 2)")
     rows.append(("LIM: params x schedule (LIM_A)", float("nan"), float(n_params),
-                 sp["E_diss_total_J"], sp["E_model_J"]))
+                 sp["E_diss_total_J"], sp["E_model_J"], sched_premise))
     for e in pJ_per_op:
         rows.append((f"conventional: ops x {e:g} pJ/op", float("nan"), float(n_ops), float(e) * 1e-12,
-                     conventional_projection_J(n_ops, e)))
-    df = pd.DataFrame(rows, columns=["estimate", "bits", "count", "per_unit_J", "E_J"])
+                     conventional_projection_J(n_ops, e), f"ASSUMED {e:g} pJ per operation and N_ops = {float(n_ops):.3g}"))
+    df = pd.DataFrame([r[:5] for r in rows], columns=["estimate", "bits", "count", "per_unit_J", "E_J"])
     lim_min = min(r[4] for r in rows[: len(bits)])
     df["ratio_to_LIM"] = df["E_J"] / lim_min
+    df["premise"] = [r[5] for r in rows]
+    df.attrs["E_bit_assumed_kT_ln2"] = E_bit_J is None
+    df.attrs["updates_per_param"] = sp["n_updates"]
+    df.attrs["T_K"] = T
     return df
 
 
@@ -246,11 +270,35 @@ def brain_scale_summary(df: pd.DataFrame) -> dict:
     lim = df[df["estimate"].str.startswith("LIM: ops")]["E_J"]
     sched = df[df["estimate"].str.startswith("LIM: params")]["E_J"]
     conv = df[df["estimate"].str.startswith("conventional")]
+    land = df[df["estimate"].str.startswith("Landauer")]["E_J"]
     out = {
         "LIM_compute_min_J": float(lim.min()),
         "LIM_compute_max_J": float(lim.max()),
         "LIM_schedule_J": float(sched.iloc[0]) if len(sched) else None,
         "conventional_J": {str(k): float(v) for k, v in zip(conv["estimate"], conv["E_J"])},
+    }
+    # the two LIM estimates side by side, with what each rests on (docs/theory.md s.11)
+    same = bool(len(lim) == len(land) and np.allclose(lim.to_numpy(), land.to_numpy(), rtol=1e-12, atol=0))
+    out["LIM_compute_equals_Landauer"] = same
+    out["LIM_compute_equals_Landauer_by_construction"] = bool(df.attrs.get("E_bit_assumed_kT_ln2", same))
+    if len(sched):
+        out["schedule_over_compute_min"] = out["LIM_schedule_J"] / out["LIM_compute_min_J"]
+        out["schedule_over_compute_max"] = out["LIM_schedule_J"] / out["LIM_compute_max_J"]
+    n_upd = df.attrs.get("updates_per_param")
+    T = df.attrs.get("T_K")
+    if n_upd and T and len(sched):
+        n_par = float(df[df["estimate"].str.startswith("LIM: params")]["count"].iloc[0])
+        out["schedule_energy_per_update_kT"] = out["LIM_schedule_J"] / (n_par * n_upd * kT_J(T))
+    out["assumptions"] = {
+        "ASSUMED": ["N_params (brain scale, 1e15 by default)", "N_ops (1e28 by default)", "precision (bits)",
+                    "per-bit energy of the compute estimate (kT ln 2 by default)",
+                    "updates per parameter of the schedule estimate (N_ops/N_params by default)",
+                    "the learning-rate schedule and alpha of the schedule estimate",
+                    "conventional energy per operation"],
+        "premises": {str(e): str(p) for e, p in zip(df["estimate"], df["premise"])} if "premise" in df else {},
+        "note": ("the compute estimate (bits x E_bit per operation) and the schedule estimate (sum of "
+                 "E0 + |dE| per update, ~(alpha ln n - ln 2) kT each) rest on different premises; they agree "
+                 "only near the default updates per parameter"),
     }
     # orders of magnitude between each conventional figure and the LIM range: [vs max, vs min]
     out["orders_of_magnitude_gap"] = {

@@ -276,7 +276,9 @@ def read_schedule_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a schedule CSV (header; columns ``n, eps`` [, ``R_per_s``, ``grad``]).
 
     Lines starting with ``#`` are comments. ``n`` must be strictly increasing
-    positive integers; ``eps``, ``R_per_s`` and ``grad`` finite and > 0.
+    positive integers; ``eps`` and ``R_per_s`` finite and > 0; ``grad`` finite and
+    non-zero (its sign is the direction of the update: < 0 lowers the weight; the
+    bound uses g^2).
     """
     import io
 
@@ -312,13 +314,15 @@ def read_schedule_table(path: str | Path) -> pd.DataFrame:
     for col in t.columns:
         vals = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(vals)
-        if col != "n":
+        if col == "grad":
+            bad |= vals == 0
+        elif col != "n":
             bad |= ~(vals > 0)
         if bad.any():
             i = int(np.argmax(bad))
             raise InputError(f"schedule table {path}: column '{col}' row {i + 1} is "
                              f"{t[col].iloc[i]!r}; give a finite number"
-                             f"{'' if col == 'n' else ' > 0'}")
+                             f"{'' if col == 'n' else ' != 0 (its sign is the direction)' if col == 'grad' else ' > 0'}")
         out[col] = vals
     n = out["n"]
     if not (np.all(n == np.round(n)) and n[0] >= 1 and np.all(np.diff(n) > 0)):

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ...device.card import Card, card_to_toml
-from ...device.fn import fn_coefficients
 from ...energy.updates import Waveforms
 from ...errors import InputError
 from ...netlist.generate import NetlistArtifacts
@@ -76,15 +75,17 @@ class Sky130Technology:
         return model_subset(locate_pdk(), corner or card.technology.corner, used_devices(card))
 
     def junction(self, card: Card) -> tuple[float, float, tuple[tuple[str, float], ...]]:
-        """(tox_m read from the model bin, toxe mismatch slope, FN law parameters of fn_junction)."""
+        """(tox_m read from the model bin, toxe mismatch slope, FN law parameters of fn_junction:
+        tox, phib, meff, thermal, imgf -- the card's law, as the ideal junction's, docs/device.md s.6-7)."""
         t = card.technology
         sub = self.subset(card, t.base_corner)
         tox = sub.bin_for(TUN_DEVICE, t.W_tun_m, t.L_tun_m).toxe_m
         if not (math.isfinite(tox) and 1e-9 < tox < 1e-7):
             raise InputError(f"the {PREFIX}{TUN_DEVICE} model bin has no usable toxe ({tox!r}); check the PDK")
         toxmm = sub.params.get(f"{PREFIX}{TUN_DEVICE}__toxe_slope", 0.0)
-        a_fn, b_fn = fn_coefficients(card.device.phi_B_eV, card.device.m_eff)
-        return tox, toxmm, (("tox", tox), ("afn", float(a_fn)), ("bfn", float(b_fn)))
+        d = card.device  # the ideal junction's FN law: barrier, mass, thermal factor, image force
+        return tox, toxmm, (("tox", tox), ("phib", float(d.phi_B_eV)), ("meff", float(d.m_eff)),
+                            ("thermal", 1.0 if d.law.thermal else 0.0), ("imgf", 1.0 if d.image_force else 0.0))
 
     def nominal_device(self, card: Card):
         """The device values known without ngspice: tox from the model, area from the junction size."""
@@ -168,6 +169,12 @@ class Sky130Technology:
         if card.programming.shape != "rectangular":
             raise InputError('a sky130 card needs [programming] shape = "rectangular": its driver makes the edges '
                              "(ramped edges would need a ramp generator, which the sky130 cell does not have)")
+        if card.programming.decrease == "injection":
+            raise InputError('[programming] decrease = "injection" needs an injector, which the sky130 cell does not '
+                             'have; use decrease = "pair" (the - half) or [technology] pdk = "ideal"')
+        if card.simulation.stochastic:
+            raise InputError("[simulation] stochastic (Poisson electrons) is the ideal fast model's; the sky130 fast "
+                             "engine is deterministic: set stochastic = false or [technology] pdk = \"ideal\"")
         if card.technology.mismatch and engine == "fast":
             raise InputError(f"--engine fast cannot sample the PDK's mismatch (corner {card.technology.corner}); "
                              "use --engine batch or the base corner")

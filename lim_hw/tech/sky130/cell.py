@@ -118,7 +118,7 @@ def _um(x_m: float) -> float:
 
 def cell_params(card: Card, fn: tuple[tuple[str, float], ...], toxmm: float,
                 override: dict[str, float] | None = None) -> tuple[tuple[str, float], ...]:
-    """``fndam_cell_sky130`` parameters: sizes (um), the FN law ``fn`` (tox, afn, bfn) and ``toxmm``.
+    """``fndam_cell_sky130`` parameters: sizes (um), the FN law ``fn`` (tox, phib, meff, thermal, imgf) and ``toxmm``.
 
     ``override`` may set ``tox_m`` (FN oxide of this cell) or ``area_m2`` (scales the
     junction width, keeping its length: the FN area is W*L).
@@ -144,7 +144,7 @@ def build_testbench(card: Card, table: pd.DataFrame, cells: list[tuple[int, int,
 
     ``table`` needs the columns ``t_s``, ``half`` and ``w_s`` (logic pulse width of each
     update, 0 = no pulse). ``fn`` is the FN law of the junctions (``tox`` from the model
-    file, ``afn``, ``bfn``), ``C_T_F`` and ``caps_F`` = (C_c, C_j) the extracted capacitances
+    file, ``phib``, ``meff``, ``thermal``, ``imgf``), ``C_T_F`` and ``caps_F`` = (C_c, C_j) the extracted capacitances
     (for the probes: natural decay and the charge balance).
     """
     t, dev, prog = card.technology, card.device, card.programming

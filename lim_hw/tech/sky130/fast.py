@@ -26,6 +26,7 @@ import pandas as pd
 from ...constants import kT_J
 from ...device.barrier import effective_barrier_J
 from ...device.card import Card
+from ...device.precision import precision_columns
 from ...fast.model import FastResult
 from .energy import BREAKDOWN, SKY130_UPDATE_COLUMNS
 from .synthesis import PulseModel, fg_model
@@ -66,7 +67,7 @@ def simulate_fast_sky130(card: Card, table: pd.DataFrame, model: PulseModel, des
     t_prev = np.zeros(len(keys))
     cal = design.calibration.energy_J if design.calibration else {}
     n = len(table)
-    N_sim, E_tun, E_eff, counts = (np.zeros(n) for _ in range(4))
+    N_sim, N_window, E_tun, E_eff, counts = (np.zeros(n) for _ in range(5))
     for k, rec in enumerate(table.itertuples(index=False)):
         t_n, w = float(rec.t_s), float(rec.w_s)
         for c, m in enumerate(models):
@@ -76,6 +77,7 @@ def simulate_fast_sky130(card: Card, table: pd.DataFrame, model: PulseModel, des
             N_win, N_nat, V_end, V_hi = m.window(V[c], w if pulsed else 0.0)
             if pulsed:
                 N_sim[k] += weight[c] * (N_win - N_nat)
+                N_window[k] += weight[c] * N_win
                 E_tun[k] += weight[c] * _tunnel_energy(m, V[c], w)
                 E_eff[k] += weight[c] * float(effective_barrier_J(V_hi, dev.R_max_per_s, u_tox[c], u_area[c],
                                                                   dev.phi_B_eV, dev.m_eff, dev.T_K))
@@ -113,6 +115,9 @@ def simulate_fast_sky130(card: Card, table: pd.DataFrame, model: PulseModel, des
             u[name] = np.where(E_bound > 0, u[col] / E_bound, math.nan)
         for c in BREAKDOWN:
             u[f"ratio_{c[2:-2]}_to_bound"] = np.where(E_bound > 0, u[c] / E_bound, math.nan)
+    # precision of each update (docs/device.md s.10) from the window count, the rest C_T and T
+    for col, val in precision_columns(N_target, N_window / cells, model.rest.C_T_F, dev.T_K).items():
+        u[col] = val
     u["I_read_A"] = math.nan
     for col in ("E_resistor_J", "dE_cap_J", "energy_closure", "charge_closure"):  # no balance in the model
         u[col] = math.nan

@@ -1,4 +1,4 @@
-"""Benchmark 6: the sky130 technology -- model loading, a 20-update cell against the ideal cell, corners.
+"""Benchmark 8: the sky130 technology -- model loading, a 20-update cell against the ideal cell, corners.
 
 1. Model loading: ngspice (fresh process) reads the full ``.lib sky130.lib.spice tt`` and the
    subset lim-hw writes into its decks (the default cell's devices, corner and W/L bins),
@@ -53,7 +53,8 @@ def _ngspice(deck: str, tmp: Path) -> tuple[float, float, list[float]]:
     path = tmp / "deck.cir"
     path.write_text(deck)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(["ngspice", "-b", *[x for d in DEFINES for x in ("-D", d)], path.name], cwd=tmp,
+    # as lim-hw runs it: -n (no .spiceinit), the PDK's settings as -D defines, a private HOME
+    proc = subprocess.Popen(["ngspice", "-n", "-b", *[x for d in DEFINES for x in ("-D", d)], path.name], cwd=tmp,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env={**os.environ, "HOME": str(tmp)})
     out = proc.stdout.read().decode()

@@ -137,11 +137,12 @@ def test_corners_move_the_design_the_way_the_oxide_says(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def law_runs():
-    """One update of the sky130 cell under each FN law of the card (the junction's deck law must be the
-    synthesis law: a mismatch would show as open-loop tracking error of the law's own size, >> 1e-2)."""
-    out = {}
-    for name, dev in (("thermal", {}), ("classic", {"fn_model": "classic"}), ("image", {"image_force": True})):
+def law_runs(tt_run):
+    """The sky130 cell under each FN law of the card (the junction's deck law must be the synthesis
+    law: a mismatch would show as open-loop tracking error of the law's own size, >> 1e-2); the
+    default (thermal) is tt_run, the others one update each."""
+    out = {"thermal": tt_run}
+    for name, dev in (("classic", {"fn_model": "classic"}), ("image", {"image_force": True})):
         card = default_card().with_updates(technology={"pdk": "sky130", "read": False}, schedule={"n_updates": 1},
                                            device=dev)
         out[name] = run_flow(card, None, progress=False)
@@ -158,3 +159,18 @@ def test_junction_follows_the_cards_fn_law(law_runs):
         assert r.summary["technology"]["closed_loop"][0]["tracking_error_max_abs"] < 5e-3, name  # open loop
         assert r.summary["tracking_error_max_abs"] <= TRACKING, name
         assert (r.updates["energy_closure"].abs() <= BALANCE).all(), name
+
+
+def test_charge_balance_tolerance_has_an_electron_floor(tt_run):
+    """max(3e-3, 0.1 electron / N_target) per update (docs/pdk.md): the third update (N = 27) may miss
+    by 3.7e-3, the first (N = 44.7) only by 3e-3; without the floor both fail."""
+    from lim_hw.energy.checks import check_failures
+    from lim_hw.tech.sky130 import CHARGE_FLOOR_ELECTRONS
+
+    eff = technology_for(sky130_card(3)).resolve(sky130_card(3))
+    assert eff.simulation.charge_closure_tol == 3e-3 and CHARGE_FLOOR_ELECTRONS == 0.1
+    late = tt_run.updates.assign(charge_closure=[0.0, 0.0, 3.5e-3])
+    early = tt_run.updates.assign(charge_closure=[3.5e-3, 0.0, 0.0])
+    assert check_failures(eff, late, charge_floor_e=0.1) == []
+    assert "update 3: charge balance" in check_failures(eff, late)[0]
+    assert "update 1: charge balance" in check_failures(eff, early, charge_floor_e=0.1)[0]

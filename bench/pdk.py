@@ -28,25 +28,12 @@ from lim_hw.device.card import default_card  # noqa: E402
 from lim_hw.flow import run_flow  # noqa: E402
 from lim_hw.tech import technology_for  # noqa: E402
 from lim_hw.tech.sky130.cell import DEFINES, used_devices  # noqa: E402
-from lim_hw.tech.sky130.models import model_subset  # noqa: E402
+from lim_hw.tech.sky130.models import bias_check_deck, model_subset  # noqa: E402
 from lim_hw.tech.sky130.pdk import locate_pdk  # noqa: E402
 
 
 def _card(n: int, **tech):
     return default_card().with_updates(technology={"pdk": "sky130", **tech}, schedule={"n_updates": n})
-
-
-def _op_deck(models: str, sizes) -> str:
-    lines = ["* load bench", models]
-    k = 0
-    for dev, ss in sizes.items():
-        for w, l in ss:
-            g, d = ("-1.5", "-2") if dev.startswith("pfet") else ("1.5", "2")
-            lines += [f"vd{k} d{k} 0 {d}", f"vg{k} g{k} 0 {g}",
-                      f"x{k} d{k} g{k} 0 0 sky130_fd_pr__{dev} w={w * 1e6:g} l={l * 1e6:g}"]
-            k += 1
-    lines += [".control", "set numdgt=15", "op"] + [f"print i(vd{j})" for j in range(k)] + ["quit", ".endc", ".end"]
-    return "\n".join(lines) + "\n"
 
 
 def _ngspice(deck: str, tmp: Path) -> tuple[float, float, list[float]]:
@@ -74,8 +61,8 @@ def loading() -> str:
         sub = model_subset(src, "tt", used_devices(card)).text
         cut = time.perf_counter() - t0
         empty = _ngspice("* empty\nv1 a 0 1\nr1 a 0 1\n.control\nop\nquit\n.endc\n.end\n", tmp)[0]
-        s_wall, s_rss, s_i = _ngspice(_op_deck(sub, sizes), tmp)
-        f_wall, f_rss, f_i = _ngspice(_op_deck(f'.lib "{src.lib_file}" tt', sizes), tmp)
+        s_wall, s_rss, s_i = _ngspice(bias_check_deck(sub, sizes), tmp)
+        f_wall, f_rss, f_i = _ngspice(bias_check_deck(f'.lib "{src.lib_file}" tt', sizes), tmp)
     diff = max(abs(a - b) / max(abs(a), abs(b)) for a, b in zip(s_i, f_i)) if s_i and len(s_i) == len(f_i) else float("nan")
     return ("| model set | ngspice wall (s) | peak RSS (MB) | devices solved |\n|---|---|---|---|\n"
             f"| full `.lib sky130.lib.spice tt` | {f_wall:.2f} | {f_rss:.0f} | {len(f_i)} |\n"

@@ -17,7 +17,7 @@ import pytest
 
 from lim_hw.errors import InputError
 from lim_hw.tech.sky130.cell import DEFINES
-from lim_hw.tech.sky130.models import MIM_FG, model_subset, size_error
+from lim_hw.tech.sky130.models import MIM_FG, bias_check_deck, model_subset, size_error
 from lim_hw.tech.sky130.pdk import locate_pdk
 
 #: Devices and sizes of the default sky130 cell (W, L in m), as lim-hw instantiates them.
@@ -28,24 +28,13 @@ REL = 1e-9
 
 def _bias_deck(models: str, mim: str = "sky130_fd_pr__cap_mim_m3_1") -> str:
     """Every transistor size at a bias that makes a measurable current, and the MIM at AC."""
-    lines = ["* subset vs reference", models]
-    k = 0
-    for dev, sizes in SIZES.items():
-        for w, l in sizes:
-            g, d = ("-1.5", "-2") if dev.startswith("pfet") else ("1.5", "2")
-            lines += [f"vd{k} d{k} 0 {d}", f"vg{k} g{k} 0 {g}",
-                      f"x{k} d{k} g{k} 0 0 sky130_fd_pr__{dev} w={w * 1e6:g} l={l * 1e6:g}"]
-            k += 1
-    lines += ["va a 0 dc 0 ac 1", f"xc a 0 {mim} w=4.8 l=4.8", ".control", "set numdgt=15", "op"]
-    lines += [f"print i(vd{j})" for j in range(k)]
-    lines += ["ac lin 1 1e3 1e3", "print imag(i(va))", "quit", ".endc", ".end"]
-    return "\n".join(lines) + "\n"
+    return bias_check_deck(models, SIZES, mim)
 
 
 def _run(deck: str, tmp_path: Path, name: str) -> list[float]:
     path = tmp_path / f"{name}.cir"
     path.write_text(deck)
-    args = ["ngspice", "-b", *[x for d in DEFINES for x in ("-D", d)], path.name]
+    args = ["ngspice", "-n", "-b", *[x for d in DEFINES for x in ("-D", d)], path.name]
     out = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=600,
                          env={**os.environ, "HOME": str(tmp_path)}, stdin=subprocess.DEVNULL).stdout
     vals = [float(v) for v in re.findall(r"^\s*(?:i\(vd\d+\)|imag\(i\(va\)\))\s*=\s*(\S+)", out, re.M)]

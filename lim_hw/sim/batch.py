@@ -263,6 +263,29 @@ def _wait(proc: subprocess.Popen, timeout_s: float, log_path: Path,
     return code
 
 
+def _wait_version(exe: str, proc: subprocess.Popen, deadline: float, timeout_s: float, log_path: Path | str,
+                  progress: Callable[[float], None] | None, hint: str) -> tuple[str, int]:
+    """``(ngspice version, exit code)`` of a started run within the deadline; on a timeout the group is
+    killed and :class:`SimulationTimeoutError` names the last log line and ``hint``; on any other
+    exception (KeyboardInterrupt, termination) the group is killed too. Unregisters the group."""
+    try:
+        version = binary_version(exe, max(0.0, deadline - time.monotonic()))
+        return version, _wait(proc, max(0.0, deadline - time.monotonic()), Path(log_path), progress)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        log = _read_log(log_path)
+        lines = [s for s in log.splitlines() if s.strip()]
+        last = lines[-1].strip() if lines else "(no output)"
+        raise SimulationTimeoutError(
+            f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; "
+            f"last log line: {last} -- hint: {hint}", log=log, line=last) from None
+    except BaseException:  # KeyboardInterrupt, termination: never leave ngspice running
+        _kill_group(proc)
+        raise
+    finally:
+        _RUNNING.discard(proc.pid)
+
+
 def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         workdir: Path | None = None, progress: Callable[[float], None] | None = None) -> EngineRun:
     """Simulate ``netlist`` with ``ngspice -n -b``; return the requested vectors.
@@ -286,23 +309,8 @@ def run(netlist: str, vectors: Sequence[str], *, timeout_s: float,
         deck_f.seek(0)
         proc = _start(exe, deck_f, log_f, raw_f, workdir, keep_dir=raw_name is None, stack=stack)
         log_path = _fd_path(log_f) or log_f.name
-        try:
-            version = binary_version(exe, max(0.0, deadline - time.monotonic()))
-            returncode = _wait(proc, max(0.0, deadline - time.monotonic()), log_path, progress)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            log = _read_log(log_path)
-            lines = [s for s in log.splitlines() if s.strip()]
-            last = lines[-1].strip() if lines else "(no output)"
-            raise SimulationTimeoutError(
-                f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; "
-                f"last log line: {last} -- hint: raise timeout_s, shorten the .tran stop "
-                "time or enlarge its step/tmax", log=log, line=last) from None
-        except BaseException:  # KeyboardInterrupt, termination: never leave ngspice running
-            _kill_group(proc)
-            raise
-        finally:
-            _RUNNING.discard(proc.pid)
+        version, returncode = _wait_version(exe, proc, deadline, timeout_s, log_path, progress,
+                                            "raise timeout_s, shorten the .tran stop time or enlarge its step/tmax")
         log = _read_log(log_path)
         if _TERMINATING.is_set():
             raise SimulationError("ngspice was stopped: lim-hw is terminating", log=log)
@@ -369,22 +377,8 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
             except OSError as exc:
                 raise NgspiceNotFoundError(f"cannot start {exe}: {exc} -- hint: {INSTALL_HINT}") from None
             _RUNNING.add(proc.pid)
-            try:
-                version = binary_version(exe, max(0.0, deadline - time.monotonic()))
-                returncode = _wait(proc, max(0.0, deadline - time.monotonic()), log_path, None)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                log = _read_log(log_path)
-                lines = [s for s in log.splitlines() if s.strip()]
-                last = lines[-1].strip() if lines else "(no output)"
-                raise SimulationTimeoutError(
-                    f"ngspice did not finish within timeout_s={timeout_s:g} s and was killed; last log line: "
-                    f"{last} -- hint: raise [simulation] timeout_s or run fewer updates", log=log, line=last) from None
-            except BaseException:  # KeyboardInterrupt, termination: never leave ngspice running
-                _kill_group(proc)
-                raise
-            finally:
-                _RUNNING.discard(proc.pid)
+            version, returncode = _wait_version(exe, proc, deadline, timeout_s, log_path, None,
+                                                "raise [simulation] timeout_s or run fewer updates")
         raw_log = log_path.read_bytes().decode("utf-8", errors="replace")  # progress text kept (see above)
         log = clean_log(raw_log)
         if _TERMINATING.is_set():

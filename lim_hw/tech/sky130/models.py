@@ -338,3 +338,24 @@ def without_series_resistors(subckt: str, name: str) -> str:
         raise InputError(f"cannot derive {name} from the PDK capacitor subcircuit (unexpected topology); "
                          "report the PDK version")
     return "\n".join(out)
+
+
+def bias_check_deck(models: str, sizes: Mapping[str, Sequence[tuple[float, float]]], mim: str | None = None) -> str:
+    """A check deck: every transistor size of ``sizes`` (device -> [(W, L) in m]) at a bias with a
+    measurable drain current (``print i(vdK)``, |V_gs| 1.5 V, |V_ds| 2 V), and with ``mim`` a 4.8 x 4.8 um
+    MIM at 1 kHz AC (``print imag(i(va))``), after the model text ``models`` (a subset or a ``.lib``).
+    For comparing model sets (tests/test_sky130_models.py, bench/pdk.py)."""
+    lines = ["* sky130 model check", models]
+    k = 0
+    for dev, ss in sizes.items():
+        for w, l in ss:
+            g, d = ("-1.5", "-2") if dev.startswith("pfet") else ("1.5", "2")
+            lines += [f"vd{k} d{k} 0 {d}", f"vg{k} g{k} 0 {g}",
+                      f"x{k} d{k} g{k} 0 0 sky130_fd_pr__{dev} w={w * 1e6:g} l={l * 1e6:g}"]
+            k += 1
+    if mim:
+        lines += ["va a 0 dc 0 ac 1", f"xc a 0 {mim} w=4.8 l=4.8"]
+    lines += [".control", "set numdgt=15", "op"] + [f"print i(vd{j})" for j in range(k)]
+    if mim:
+        lines += ["ac lin 1 1e3 1e3", "print imag(i(va))"]
+    return "\n".join(lines + ["quit", ".endc", ".end"]) + "\n"

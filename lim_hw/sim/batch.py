@@ -354,7 +354,8 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
 
     For multi-analysis scripts (several ``tran``/``ac`` runs with ``alter`` in between,
     as the sky130 technology uses). The deck runs like :func:`run`: ``ngspice -n -b``
-    (no ``.spiceinit`` is read), in a private 0700 directory that is also its ``HOME``
+    (no ``.spiceinit`` is read), in a private 0700 directory that is also its ``HOME`` (``/`` when its
+    path is too long for ngspice, as :func:`_home_env`)
     and is removed whatever happens, in its own process group, with a parent-death
     signal, registered for :func:`kill_all`. ``raw_files`` are the plain file names the
     deck's ``write`` commands use in that directory. ``defines`` are ngspice ``-D``
@@ -382,7 +383,7 @@ def run_script(deck: str, raw_files: Sequence[str], *, timeout_s: float, workdir
         log_path = home / "ngspice.log"
         with open(log_path, "wb") as log_file:
             try:
-                proc = subprocess.Popen([*args, "deck.cir"], cwd=home, env=dict(os.environ, HOME=str(home)),
+                proc = subprocess.Popen([*args, "deck.cir"], cwd=home, env=dict(os.environ, HOME=_home_env(str(home))),
                                         stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                                         start_new_session=True, preexec_fn=die_with_parent())
             except OSError as exc:

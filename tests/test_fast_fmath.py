@@ -1,11 +1,11 @@
-"""lim_hw.fast.fmath: the vectorisable exp(-u) and log1p of the fused kernels against numpy, in ulps."""
+"""lim_hw.fast.fmath: the vectorisable exp, log, log1p and sin of the fused kernels against numpy, in ulps."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from lim_hw.fast.fmath import SMALL_X, exp_neg, log1p, log1p_small
+from lim_hw.fast.fmath import SMALL_X, exp_neg, exp_signed, log1p, log1p_small, log_pos, sin_0_pi
 
 
 @numba.njit
@@ -39,3 +39,25 @@ def test_log1p_within_one_ulp():
     assert _ulps(_map(1, x), np.log1p(x)) <= 1.0                   # measured: 1
     small = np.concatenate([10 ** rng.uniform(-320, np.log10(SMALL_X), 100_000), rng.uniform(-SMALL_X, SMALL_X, 100_000)])
     assert _ulps(_map(2, small), np.log1p(small)) <= 1.0           # measured: 1
+
+
+@numba.njit
+def _map_law(kind, x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp_signed(x[i]) if kind == 0 else log_pos(x[i]) if kind == 1 else sin_0_pi(x[i])
+    return out
+
+
+def test_law_functions_within_two_ulps():
+    """exp_signed, log_pos, sin_0_pi (the thermal / image-force law kernels) over their whole ranges."""
+    rng = np.random.default_rng(2)
+    z = np.concatenate([rng.uniform(-700, 700, 100_000), rng.uniform(-1, 1, 100_000), [0.0, 1e-300, -1e-300]])
+    assert _ulps(_map_law(0, z), np.exp(z)) <= 1.0                 # measured: 1
+    y = np.concatenate([10 ** rng.uniform(-300, 300, 100_000), rng.uniform(0.5, 2, 100_000), [1.0, 2.0]])
+    ly = _map_law(1, y)
+    assert ly[-2] == 0.0
+    assert _ulps(ly[:-2], np.log(y[:-2])) <= 1.0                   # measured: 1
+    x = np.concatenate([rng.uniform(0, np.pi, 100_000), 10 ** rng.uniform(-300, 0, 50_000),
+                        np.pi - 10 ** rng.uniform(-8, 0, 50_000), [0.0, 0.95 * np.pi]])
+    assert _ulps(_map_law(2, x), np.sin(x)) <= 2.0                 # measured: 2 (near pi, where sin is tiny)

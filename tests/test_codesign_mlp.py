@@ -228,3 +228,18 @@ def test_cli_train_digits(tmp_path, capsys):
 def test_config_errors(table, match):
     with pytest.raises(InputError, match=match):
         mlp_config_from_dict({"model": {}, **table} if "model" not in table else table)
+
+
+def test_checkpoint_sibling_that_is_not_a_checkpoint_is_never_touched(tmp_path, capsys):
+    """``-o out`` keeps its checkpoint in ``out.checkpoint.npz``: a user's file there stops the run, untouched."""
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[model]\nkind = "mlp"\nhidden = [4]\n[data]\nn_train = 100\n'
+                   '[training]\nepochs = 1\nbatch_size = 25\n[check]\nngspice = false\n')
+    sibling = tmp_path / "out.checkpoint.npz"
+    sibling.write_bytes(b"my own notes, not an npz")
+    assert main(["train", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a lim-hw training checkpoint" in err and "Traceback" not in err
+    assert sibling.read_bytes() == b"my own notes, not an npz" and not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="not a lim-hw training checkpoint"):
+        train_mlp(_cfg(SMALL), checkpoint=sibling)

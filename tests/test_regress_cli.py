@@ -191,3 +191,16 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys, args, needle):
     rc, out, err = _run(capsys, *args)
     assert rc == 2
     assert err.startswith("lim-hw: error: ") and err.count("\n") == 1 and needle in err
+
+
+@pytest.mark.parametrize("name,text", [("metrics.csv", "date,reading\n1,2\n"),
+                                       ("provenance.json", '{"my": "notes"}\n'),
+                                       ("provenance.json", "not json")])
+def test_update_baseline_never_overwrites_a_users_file(small, tmp_path, capsys, name, text):
+    """``--baseline DIR --update-baseline`` into a folder holding someone else's file: exit 2 before any run."""
+    base = tmp_path / "mine"
+    base.mkdir()
+    (base / name).write_text(text, encoding="utf-8")
+    rc, out, err = _run(capsys, str(small), "--baseline", str(base), "--update-baseline", "-q")
+    assert rc == 2 and err.count("\n") == 1 and "lim-hw will not overwrite it" in err
+    assert (base / name).read_text(encoding="utf-8") == text and [p.name for p in base.iterdir()] == [name]

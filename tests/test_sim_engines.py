@@ -111,6 +111,22 @@ def test_user_spiceinit_is_ignored(engine, tmp_path, monkeypatch):
 
 
 @needs_ngspice
+@pytest.mark.parametrize("engine", ["batch", pytest.param("shared", marks=needs_libngspice)])
+def test_long_tmpdir_runs_and_leaves_nothing(engine, tmp_path):
+    """A working folder of ~800 bytes: ngspice 39 aborts on a HOME that long, so the batch
+    engine then gives it HOME=/ (measured: 400-byte HOME runs, 500 aborts)."""
+    deep = tmp_path.joinpath(*["d" * 200] * 4)
+    deep.mkdir(parents=True)
+    shutdown_worker()
+    try:
+        res = simulate(RC_DECK, ["v(out)"], engine=engine, workdir=deep)
+    finally:
+        shutdown_worker()
+    assert res["v(out)"][-1] == pytest.approx(V_V, rel=1e-3)
+    assert list(deep.iterdir()) == []
+
+
+@needs_ngspice
 def test_lim_hw_ngspice_overrides_path(tmp_path, monkeypatch):
     exe = shutil.which("ngspice")
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,28 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
+def check_checkpoint_target(path: Path) -> None:
+    """Refuse to overwrite or delete ``path`` unless it is absent or a lim-hw checkpoint (never destroy data).
+
+    A checkpoint is an ``.npz`` holding a JSON ``__meta__`` with ``version`` and
+    ``fingerprint`` keys, as :func:`_save_checkpoint` writes it.
+    """
+    if not os.path.lexists(path):
+        return
+    fix = "move it away or choose another -o"
+    if path.is_symlink() or not path.is_file():
+        raise InputError(f"checkpoint path {path} exists and is not a regular file; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+        ours = isinstance(meta, dict) and {"version", "fingerprint"} <= meta.keys()
+    except (OSError, ValueError, KeyError, EOFError):
+        ours = False
+    if not ours:
+        raise InputError(f"{path} exists and is not a lim-hw training checkpoint; lim-hw will not overwrite "
+                         f"or delete it: {fix}")
+
+
 def _load_checkpoint(path: Path, fingerprint: str) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -113,6 +136,8 @@ def train_mlp(cfg: MLPConfig, progress: bool = False, checkpoint: str | Path | N
     every applied amplitude for an independent replay (small runs only).
     """
     t_wall = time.perf_counter()
+    if checkpoint is not None:  # before any work: written and deleted only if absent or a lim-hw checkpoint
+        check_checkpoint_target(Path(checkpoint))
     card, ts = cfg.card, cfg.training
     dev, prog = card.device, card.programming
     data = load_digits_split(cfg.data)

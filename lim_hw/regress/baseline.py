@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -72,9 +73,45 @@ def provenance_text(provenance: Mapping[str, Any]) -> str:
     return json.dumps({"format": FORMAT, **provenance}, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
+def check_baseline_target(directory: str | Path) -> None:
+    """Refuse a baseline folder whose files lim-hw did not write (never destroy data).
+
+    ``--update-baseline`` replaces ``metrics.csv`` and ``provenance.json`` only
+    where they are absent or recognisably a lim-hw baseline (the metrics header
+    line, the provenance ``format`` key); anything else at those names is a
+    user's file and the run stops before simulating.
+    """
+    directory = Path(directory)
+    fix = "choose another --baseline folder or move the file away"
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise InputError(f"--baseline {directory} exists and is not a folder; {fix}")
+    mpath, ppath = directory / METRICS_FILE, directory / PROVENANCE_FILE
+    for path in (mpath, ppath):
+        if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+            raise InputError(f"{path} exists and is not a regular file; {fix}")
+    if mpath.exists():
+        try:
+            with mpath.open(encoding="utf-8", newline="") as f:
+                first = f.readline(200).rstrip("\r\n")
+        except (OSError, UnicodeDecodeError):
+            first = None
+        if first != ",".join(HEADER):
+            raise InputError(f"{mpath} is not a lim-hw baseline (its first line is not {','.join(HEADER)}); "
+                             f"lim-hw will not overwrite it: {fix}")
+    if ppath.exists():
+        try:
+            ours = json.loads(ppath.read_text(encoding="utf-8")).get("format") == FORMAT
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise InputError(f"{ppath} is not a lim-hw baseline provenance (no format {FORMAT!r}); "
+                             f"lim-hw will not overwrite it: {fix}")
+
+
 def write_baseline(directory: str | Path, values: Mapping[Key, float], provenance: Mapping[str, Any]) -> Path:
     """Write ``metrics.csv`` and ``provenance.json`` into ``directory`` (each atomically)."""
     directory = Path(directory)
+    check_baseline_target(directory)
     write_text_atomic(directory / METRICS_FILE, metrics_text(values))
     write_text_atomic(directory / PROVENANCE_FILE, provenance_text(provenance))
     return directory

@@ -33,7 +33,7 @@ from ..errors import InputError, LimHwError, one_line
 from ..report.names import vector_column
 from ..sim.rawfile import read_raw
 from ..flow import run_flow  # at import time, so the executor's fork server preloads it for every worker
-from .baseline import Baseline, Change, changes, read_baseline, round_value, write_baseline
+from .baseline import Baseline, Change, changes, check_baseline_target, read_baseline, round_value, write_baseline
 from .compare import Report, compare, within_tolerance
 from .suite import AGGREGATES, CaseSpec, MetricSpec, Suite
 
@@ -320,9 +320,11 @@ def update_baseline(suite: Suite, baseline_dir: str | Path | None = None, worker
     """Simulate the suite and rewrite its baseline; nothing is written if any metric cannot be computed.
 
     The previous baseline (if readable) is only used to list what changed; a corrupt
-    one is replaced.
+    one is replaced only if its files are recognisably lim-hw's
+    (:func:`~lim_hw.regress.baseline.check_baseline_target`, checked before any case runs).
     """
     path = Path(baseline_dir or suite.baseline_dir)
+    check_baseline_target(path)
     try:
         old = read_baseline(path).values
     except InputError:

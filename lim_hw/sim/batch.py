@@ -80,6 +80,17 @@ def _fd_path(fh: Any) -> str | None:
     return path if os.path.exists(path) else None
 
 
+# ngspice 39 copies $HOME into a fixed buffer: a HOME of ~500 bytes aborts it ("buffer overflow
+# detected"; measured: 400 bytes run, 500 abort). A long $TMPDIR makes the private directory that
+# long; then HOME is "/" (with -n nothing is read from it) and only the working directory is private.
+_HOME_MAX_BYTES = 255
+
+
+def _home_env(home: str) -> str:
+    """The HOME for ngspice: the private directory, or ``/`` where its path is too long for ngspice."""
+    return home if len(os.fsencode(home)) <= _HOME_MAX_BYTES else os.path.sep
+
+
 def _start(exe: str, deck_f: Any, log_f: Any, raw_f: Any, workdir: Path | None, *, keep_dir: bool,
            stack: contextlib.ExitStack) -> subprocess.Popen:
     """Start ngspice on the deck (stdin) in a private directory; register its process group."""
@@ -89,7 +100,7 @@ def _start(exe: str, deck_f: Any, log_f: Any, raw_f: Any, workdir: Path | None, 
     try:  # a signal may land anywhere in here: the directory goes in every case (`finally`), and an
         # ngspice whose Popen was interrupted dies with this process (parent-death signal)
         try:
-            proc = subprocess.Popen([exe, "-n", "-b"], cwd=home, env=dict(os.environ, HOME=home),
+            proc = subprocess.Popen([exe, "-n", "-b"], cwd=home, env=dict(os.environ, HOME=_home_env(home)),
                                     stdin=deck_f, stdout=log_f, stderr=subprocess.STDOUT,
                                     pass_fds=(raw_f.fileno(),), start_new_session=True,
                                     preexec_fn=die_with_parent())

@@ -41,8 +41,10 @@ def peak_rss_MiB() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # Linux: KiB
 
 
-def run(scenario: str, n_syn: int, n_upd: int, chunk: int | None, threads: int | None) -> dict:
-    card = default_card().with_updates(schedule={"n_updates": n_upd})
+def run(scenario: str, n_syn: int, n_upd: int, chunk: int | None, threads: int | None,
+        fn_model: str | None = None, kernels: str = "auto") -> dict:
+    card = default_card().with_updates(schedule={"n_updates": n_upd},
+                                       **({"device": {"fn_model": fn_model}} if fn_model else {}))
     t0 = time.perf_counter()
     table = synthesize(card)
     t_syn = time.perf_counter() - t0
@@ -62,15 +64,15 @@ def run(scenario: str, n_syn: int, n_upd: int, chunk: int | None, threads: int |
     w0 = time.perf_counter()   # warm-up: numba compile (first run) or cache load, on 1 block
     simulate_fast(card, table, n_synapses=min(n_syn, 4096),
                   mismatch=None if mismatch is None else {k: v[:2 * min(n_syn, 4096)] for k, v in mismatch.items()},
-                  amplitudes=amplitudes, threads=1)
+                  amplitudes=amplitudes, threads=1, kernels=kernels)
     warm = time.perf_counter() - w0
     c0, w0 = time.process_time(), time.perf_counter()
     res = simulate_fast(card, table, n_synapses=n_syn, mismatch=mismatch, amplitudes=amplitudes,
-                        chunk_synapses=chunk, threads=threads)
+                        chunk_synapses=chunk, threads=threads, kernels=kernels)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     u = res.updates
     return {
-        "scenario": scenario, "n_synapses": n_syn, "n_cells": 2 * n_syn, "n_updates": n_upd,
+        "scenario": scenario, "fn_model": card.device.fn_model, "kernels": res.info["kernels"], "n_synapses": n_syn, "n_cells": 2 * n_syn, "n_updates": n_upd,
         "wall_s": wall, "cpu_s": cpu, "synthesis_s": t_syn, "warmup_s": warm,
         "ns_per_synapse_update": wall / (n_syn * n_upd) * 1e9,
         "cpu_ns_per_synapse_update": cpu / (n_syn * n_upd) * 1e9,
@@ -90,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="table,mismatch,amplitudes")
     ap.add_argument("--chunk", type=int, default=None, help="synapses per chunk (default: the model's)")
     ap.add_argument("--threads", type=int, default=None, help="worker threads (default: CPUs available)")
+    ap.add_argument("--fn-model", default=None, choices=("thermal", "classic"),
+                    help="the card's FN law (default: the default card's, thermal)")
+    ap.add_argument("--kernels", default="auto", choices=("auto", "numpy"),
+                    help="simulate_fast kernels: auto (numba where it applies) or numpy (the reference)")
     ap.add_argument("--json", default=None, help="write the results to this JSON file")
     args = ap.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                        "--scenarios", sc, "--json", fh.name]
                 cmd += ["--chunk", str(args.chunk)] if args.chunk else []
                 cmd += ["--threads", str(args.threads)] if args.threads else []
+                cmd += ["--fn-model", args.fn_model] if args.fn_model else []
+                cmd += ["--kernels", args.kernels]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode != 0:
                     print(proc.stderr[-2000:], file=sys.stderr)
@@ -114,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(proc.stdout.strip(), flush=True)
                 results += json.load(open(fh.name, encoding="utf-8"))
             continue
-        r = run(sc, int(args.synapses), args.updates, args.chunk, args.threads)
+        r = run(sc, int(args.synapses), args.updates, args.chunk, args.threads, args.fn_model, args.kernels)
         results.append(r)
-        print(f"fast_model {sc:10s} {r['n_synapses']:.0e} synapses x {r['n_updates']} updates: "
+        print(f"fast_model {sc:10s} {r['fn_model']} law, {r['kernels']} kernels, {r['n_synapses']:.0e} synapses x {r['n_updates']} updates: "
               f"wall {r['wall_s']:.1f} s (cpu {r['cpu_s']:.1f} s, cpu/wall {r['cpu_s'] / r['wall_s']:.2f}, "
               f"{r['threads']} threads), {r['ns_per_synapse_update']:.1f} ns/synapse-update "
               f"(cpu {r['cpu_ns_per_synapse_update']:.1f}), warm-up {r['warmup_s']:.1f} s, "

@@ -1,18 +1,20 @@
-"""lim_hw.fast.fmath: the vectorisable exp(-u) and log1p of the fused kernels against numpy, in ulps."""
+"""lim_hw.fast.fmath: the vectorisable exp, log, log1p and sin of the fused kernels against numpy, in ulps."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from lim_hw.fast.fmath import SMALL_X, exp_neg, log1p, log1p_small
+from lim_hw.fast.fmath import SMALL_X, exp_neg, exp_signed, log1p, log1p_small, log_pos, sin_0_pi
 
 
 @numba.njit
 def _map(kind, x):
     out = np.empty_like(x)
     for i in range(x.shape[0]):
-        out[i] = exp_neg(x[i]) if kind == 0 else log1p(x[i]) if kind == 1 else log1p_small(x[i])
+        v = x[i]
+        out[i] = (exp_neg(v) if kind == 0 else log1p(v) if kind == 1 else log1p_small(v) if kind == 2
+                  else exp_signed(v) if kind == 3 else log_pos(v) if kind == 4 else sin_0_pi(v))
     return out
 
 
@@ -39,3 +41,17 @@ def test_log1p_within_one_ulp():
     assert _ulps(_map(1, x), np.log1p(x)) <= 1.0                   # measured: 1
     small = np.concatenate([10 ** rng.uniform(-320, np.log10(SMALL_X), 100_000), rng.uniform(-SMALL_X, SMALL_X, 100_000)])
     assert _ulps(_map(2, small), np.log1p(small)) <= 1.0           # measured: 1
+
+
+def test_law_functions_within_two_ulps():
+    """exp_signed, log_pos, sin_0_pi (the thermal / image-force law kernels) over their whole ranges."""
+    rng = np.random.default_rng(2)
+    z = np.concatenate([rng.uniform(-700, 700, 100_000), rng.uniform(-1, 1, 100_000), [0.0, 1e-300, -1e-300]])
+    assert _ulps(_map(3, z), np.exp(z)) <= 1.0                 # measured: 1
+    y = np.concatenate([10 ** rng.uniform(-300, 300, 100_000), rng.uniform(0.5, 2, 100_000), [1.0, 2.0]])
+    ly = _map(4, y)
+    assert ly[-2] == 0.0
+    assert _ulps(ly[:-2], np.log(y[:-2])) <= 1.0                   # measured: 1
+    x = np.concatenate([rng.uniform(0, np.pi, 100_000), 10 ** rng.uniform(-300, 0, 50_000),
+                        np.pi - 10 ** rng.uniform(-8, 0, 50_000), [0.0, 0.95 * np.pi]])
+    assert _ulps(_map(5, x), np.sin(x)) <= 2.0                 # measured: 2 (near pi, where sin is tiny)

@@ -55,6 +55,7 @@ class _Plan:
     seed: int | None = None   # stochastic mode (Poisson electrons, lim_hw.fast.stochastic); None = deterministic
     k1_max: float = math.inf  # largest k1 (1/s) and smallest k2 (V) over all cells of the run
     k2_min: float = 0.0
+    numpy_kernels: bool = False   # the numpy kernels even where the numba ones apply (reference)
 
     @property
     def n_updates(self) -> int:
@@ -93,15 +94,21 @@ def _run_chunk(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray,
                ci: int, V_out: np.ndarray, dV_out: np.ndarray | None, stats: _RampStats) -> None:
     """Cells of synapses ``s0:s1`` through every update; sums into ``acc``, final voltages into ``V_out``.
 
-    Rectangular pulses under the classic (T = 0 K) FN law, deterministic: one fused numba pass per
-    update (:func:`_run_chunk_rect`). Ramped pulses, the thermal / image-force law and the
-    stochastic mode: the numpy kernels (:func:`_run_chunk_numpy`).
+    Rectangular pulses, deterministic, under any FN law (classic, thermal, image force): fused numba
+    passes per update (:func:`_run_chunk_rect`). Ramped pulses and the stochastic mode: the numpy
+    kernels (:func:`_run_chunk_numpy`), which are also the reference the numba kernels are tested
+    against (tests/test_fast_law_kernel.py).
     """
     card = plan.card
-    if card.programming.shape == "ramped" or law_scales(card) is not None or plan.seed is not None:
+    if uses_numpy_path(plan):
         _run_chunk_numpy(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out, stats)
     else:
         _run_chunk_rect(plan, s0, s1, acc, mins, maxs, ci, V_out, dV_out)
+
+
+def uses_numpy_path(plan: _Plan) -> bool:
+    """Whether :func:`_run_chunk` runs the numpy kernels for this plan (ramped pulses, stochastic mode, asked)."""
+    return plan.numpy_kernels or plan.card.programming.shape == "ramped" or plan.seed is not None
 
 
 def _chunk_k(plan: _Plan, s0: int, s1: int) -> list[tuple[Any, Any]]:
@@ -115,7 +122,8 @@ def _chunk_k(plan: _Plan, s0: int, s1: int) -> list[tuple[Any, Any]]:
 
 def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.ndarray, maxs: np.ndarray,
                     ci: int, V_out: np.ndarray, dV_out: np.ndarray | None) -> None:
-    """Rectangular pulses: one fused numba pass per update (:mod:`lim_hw.fast.fused`)."""
+    """Rectangular pulses: one fused numba pass per update (:mod:`lim_hw.fast.fused`; under the
+    thermal / image-force law :mod:`lim_hw.fast.fused_law`)."""
     from . import fused   # numba: imported only when the fast engine runs
 
     card = plan.card
@@ -130,8 +138,12 @@ def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.nda
                               for hk in _chunk_k(plan, s0, s1)]
     U = plan.n_updates
     t_first = float(plan.t_s[0]) if U else plan.t_end_s
-    st = fused.pack_state(C, {fused._VP: _decay(np.full(C, dev.V0_V), k1p, k2p, t_first),
-                              fused._VM: _decay(np.full(C, dev.V0_V), k1m, k2m, t_first),
+    scales = law_scales(card)
+    if scales is not None:
+        from . import fused_law
+        sc = fused_law.scratch()
+    st = fused.pack_state(C, {fused._VP: _decay(np.full(C, dev.V0_V), k1p, k2p, t_first, cell_law(scales, k2p)),
+                              fused._VM: _decay(np.full(C, dev.V0_V), k1m, k2m, t_first, cell_law(scales, k2m)),
                               fused._K1P: k1p, fused._K2P: k2p, fused._K1M: k1m, fused._K2M: k2m,
                               fused._IK2P: 1.0 / k2p, fused._IK2M: 1.0 / k2m})
     small = fused.window_is_small(plan.k1_max, plan.k2_min, dev.V0_V, W)
@@ -142,15 +154,22 @@ def _run_chunk_rect(plan: _Plan, s0: int, s1: int, acc: np.ndarray, mins: np.nda
         if plan.amp_kind == "table":
             a = float(plan.amp_table[n])
             if a == 0.0:
-                fused.free_update(st, C, W, G, acc, b0, n, small)
+                if scales is None:
+                    fused.free_update(st, C, W, G, acc, b0, n, small)
+                else:
+                    fused_law.free_update_law(st, sc, C, W, G, acc, b0, n, scales)
                 continue
             amp.fill(a)
             row = amp
         else:
             row = _amp_row(plan, n, s0, s1)
         dv_row = dV_out[n, 2 * s0:2 * s1] if dV_out is not None else no_row
-        fused.pulse_update(st, C, row, dev.kappa, rise, flat, W, G, float(plan.ref_beyond[n]),
-                           acc, b0, n, mins, maxs, ci, dv_row, small)
+        if scales is None:
+            fused.pulse_update(st, C, row, dev.kappa, rise, flat, W, G, float(plan.ref_beyond[n]),
+                               acc, b0, n, mins, maxs, ci, dv_row, small)
+        else:
+            fused_law.pulse_update_law(st, sc, C, row, dev.kappa, rise, flat, W, G, float(plan.ref_beyond[n]),
+                                       acc, b0, n, mins, maxs, ci, dv_row, scales)
     V_out[2 * s0:2 * s1:2] = fused.state_row(st, C, fused._VP)
     V_out[2 * s0 + 1:2 * s1:2] = fused.state_row(st, C, fused._VM)
 

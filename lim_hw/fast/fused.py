@@ -194,23 +194,58 @@ def _pulse_body(b, m, kappa, half, flat, W, G, ref, small):
         e = exp_neg(u)
         qo = _seg(Vo, k1o * W * e, u, ik2o, small)
         Von = Vo - _drop(Vo, log1p(k1o * G * e), u)
-        b[_VP * BLOCK + i] = Vn if pos else Von
-        b[_VM * BLOCK + i] = Von if pos else Vn
-        bzm = bz * fm
-        t = (bzm - ref) * fm
-        b[_OQW * BLOCK + i] = qw
-        b[_OQB * BLOCK + i] = qo
-        b[_OFM * BLOCK + i] = fm
-        b[_OBZ * BLOCK + i] = bzm
-        b[_OB2 * BLOCK + i] = t * t
-        b[_OET * BLOCK + i] = et * fm
-        b[_OEB * BLOCK + i] = eb * fm
-        b[_OVH * BLOCK + i] = Vh * fm
-        b[_ODF * BLOCK + i] = df * fm
-        b[_OVP * BLOCK + i] = vp
-        b[_OV2 * BLOCK + i] = vp * vp
-        b[_OVQ * BLOCK + i] = vp * (df * fm)
-        b[_OQP * BLOCK + i] = qw * fm
+        _store_pulse(b, i, pos, vp, fm, Vn, Von, qw, qo, bz, et, eb, Vh, df, ref)
+
+
+@njit(inline="always", **_OPTS)
+def _store_pulse(b, i, pos, vp, fm, Vn, Von, qw, qo, bz, et, eb, Vh, df, ref):
+    """Element ``i`` of a block after its pulse: new state voltages and the per-update terms."""
+    b[_VP * BLOCK + i] = Vn if pos else Von
+    b[_VM * BLOCK + i] = Von if pos else Vn
+    bzm = bz * fm
+    t = (bzm - ref) * fm
+    b[_OQW * BLOCK + i] = qw
+    b[_OQB * BLOCK + i] = qo
+    b[_OFM * BLOCK + i] = fm
+    b[_OBZ * BLOCK + i] = bzm
+    b[_OB2 * BLOCK + i] = t * t
+    b[_OET * BLOCK + i] = et * fm
+    b[_OEB * BLOCK + i] = eb * fm
+    b[_OVH * BLOCK + i] = Vh * fm
+    b[_ODF * BLOCK + i] = df * fm
+    b[_OVP * BLOCK + i] = vp
+    b[_OV2 * BLOCK + i] = vp * vp
+    b[_OVQ * BLOCK + i] = vp * (df * fm)
+    b[_OQP * BLOCK + i] = qw * fm
+
+
+@njit(inline="always", **_OPTS)
+def _pulse_block_sums(b, m, j0, blk, n, acc, dv_row, per_cell, lo, hi):
+    """After a block's pulse body: its extreme steps (returned as ``(lo, hi)``), per-cell steps, block sums."""
+    for i in range(m):
+        if b[_OFM * BLOCK + i] != 0.0:
+            lo = min(lo, b[_OBZ * BLOCK + i])
+            hi = max(hi, b[_OBZ * BLOCK + i])
+    if per_cell:
+        for i in range(m):
+            pos = b[_AMP * BLOCK + i] >= 0.0
+            z = b[_OBZ * BLOCK + i]
+            dv_row[2 * (j0 + i)] = z if pos else 0.0
+            dv_row[2 * (j0 + i) + 1] = 0.0 if pos else z
+    for q, r in ((_QW, _OQW), (_CNT, _OFM), (_SB, _OBZ), (_SB2, _OB2), (_ET, _OET), (_ETB, _OEB),
+                 (_SVPK, _OVH), (_SDF, _ODF), (_SVP, _OVP), (_SVP2, _OV2), (_SVPQ, _OVQ), (_QW, _OQB),
+                 (_SQP, _OQP)):
+        acc[q, blk, n] += _lane_sum(b, r, m)
+    return lo, hi
+
+
+@njit(inline="always", **_OPTS)
+def _load_amp(st, amp, j0, m):
+    """Block ``j0 // BLOCK`` of the chunk state ``st`` (a view), with the amplitudes of its synapses loaded."""
+    b = st[(j0 // BLOCK) * N_ROWS * BLOCK:(j0 // BLOCK + 1) * N_ROWS * BLOCK]
+    for i in range(m):
+        b[_AMP * BLOCK + i] = amp[j0 + i]
+    return b
 
 
 @njit(inline="always", **_OPTS)
@@ -219,25 +254,9 @@ def _pulse_update(st, C, amp, kappa, rise, flat, W, G, ref, acc, b0, n, mins, ma
     lo, hi = np.inf, -np.inf
     for j0 in range(0, C, BLOCK):
         m = min(BLOCK, C - j0)
-        b = st[(j0 // BLOCK) * N_ROWS * BLOCK:(j0 // BLOCK + 1) * N_ROWS * BLOCK]
-        for i in range(m):
-            b[_AMP * BLOCK + i] = amp[j0 + i]
+        b = _load_amp(st, amp, j0, m)
         _pulse_body(b, m, kappa, 0.5 * rise, flat, W, G, ref, small)
-        for i in range(m):
-            if b[_OFM * BLOCK + i] != 0.0:
-                lo = min(lo, b[_OBZ * BLOCK + i])
-                hi = max(hi, b[_OBZ * BLOCK + i])
-        if per_cell:
-            for i in range(m):
-                pos = b[_AMP * BLOCK + i] >= 0.0
-                z = b[_OBZ * BLOCK + i]
-                dv_row[2 * (j0 + i)] = z if pos else 0.0
-                dv_row[2 * (j0 + i) + 1] = 0.0 if pos else z
-        blk = b0 + j0 // BLOCK
-        for q, r in ((_QW, _OQW), (_CNT, _OFM), (_SB, _OBZ), (_SB2, _OB2), (_ET, _OET), (_ETB, _OEB),
-                     (_SVPK, _OVH), (_SDF, _ODF), (_SVP, _OVP), (_SVP2, _OV2), (_SVPQ, _OVQ), (_QW, _OQB),
-                     (_SQP, _OQP)):
-            acc[q, blk, n] += _lane_sum(b, r, m)
+        lo, hi = _pulse_block_sums(b, m, j0, b0 + j0 // BLOCK, n, acc, dv_row, per_cell, lo, hi)
     if lo <= hi:
         mins[ci, n] = lo
         maxs[ci, n] = hi

@@ -59,7 +59,7 @@ import pandas as pd
 from ..device.card import Card
 from ..errors import InputError
 from .assemble import FAST_UPDATE_COLUMNS, _assemble
-from .chunk import _NQ, BLOCK_SYNAPSES, _Plan, _run_chunk
+from .chunk import _NQ, BLOCK_SYNAPSES, _Plan, _run_chunk, uses_numpy_path
 from .energy import drive_constants
 from .kernels import cell_k_constants
 from .ramp import _ramp, _RampStats  # noqa: F401  (_ramp: re-exported for the tests)
@@ -181,7 +181,7 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
                   amplitudes: np.ndarray | Callable[[int, int, int], Any] | None = None,
                   keep: str = "summary", *, chunk_synapses: int | None = None, threads: int | None = None,
                   t_end_s: float | None = None, cells_per_line: int | None = None,
-                  seed: int | None = None) -> FastResult:
+                  seed: int | None = None, kernels: str = "auto") -> FastResult:
     """Simulate every cell of an FN-DAM array under a programming schedule (vectorised closed form).
 
     Parameters
@@ -212,10 +212,16 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
         decay's electrons are Poisson counts, drawn with this seed (same result for any
         chunking or thread count); ``None`` (default) is the deterministic model.
         The card's ``[simulation] stochastic = true`` uses its ``seed`` when this is ``None``.
+    kernels : ``"auto"`` (default): the fused numba kernels for rectangular pulses under any FN law,
+        deterministic; the numpy kernels for ramped pulses and the stochastic mode. ``"numpy"``:
+        the numpy kernels always (the reference the numba kernels are tested against; ~10-30x
+        slower). ``info["kernels"]`` says which ran.
     """
     t_wall = time.perf_counter()
     if keep not in ("summary", "per_cell"):
         raise InputError(f"keep = {keep!r} must be 'summary' or 'per_cell'")
+    if kernels not in ("auto", "numpy"):
+        raise InputError(f"kernels = {kernels!r} must be 'auto' or 'numpy'")
     shape = _shape_of(n_synapses)
     S = int(np.prod(shape))
     n_cells = 2 * S
@@ -285,7 +291,8 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     plan = _Plan(card=card, n_syn=S, t_s=t_s, t_end_s=t_end, amp_kind=amp_kind, amp_table=amp_table,
                  amp_array=amp_array, amp_callable=amp_callable, tox=tox, area=area,
                  ref_beyond=np.nan_to_num(theory["ref"]), k1_max=float(np.max(k1_all)),
-                 k2_min=float(np.min(k2_all)), seed=None if seed is None else int(seed))
+                 k2_min=float(np.min(k2_all)), seed=None if seed is None else int(seed),
+                 numpy_kernels=kernels == "numpy")
 
     # chunks
     B = BLOCK_SYNAPSES
@@ -327,7 +334,7 @@ def simulate_fast(card: Card, table: pd.DataFrame | None = None, n_synapses: int
     info = {"wall_s": time.perf_counter() - t_wall, "chunk_synapses": chunk, "threads": n_threads,
             "n_chunks": len(bounds), "engine": "fast", "cells_per_line": int(cells_per_line),
             "driver_tau_s": drive.tau_s, "driver_rho": drive.rho,
-            "stochastic": seed is not None, **({"seed": int(seed)} if seed is not None else {})}
+            "kernels": "numpy" if uses_numpy_path(plan) else "numba", "stochastic": seed is not None, **({"seed": int(seed)} if seed is not None else {})}
     if prog.shape == "ramped":
         info.update(ramp_max_panels=stats.max_panels, ramp_max_picard_iterations=stats.max_iterations,
                     ramp_unconverged=stats.unconverged)

@@ -279,8 +279,7 @@ def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, 
     closed form). Scalars take a ``math`` path (~1 us classic, ~20 us thermal, instead
     of ~12 / ~100 us through numpy: the synthesis root-finder calls this ~50 times per update).
     """
-    if (np.ndim(V_start_V) == 0 and np.ndim(dt_s) == 0 and np.ndim(k1_per_s) == 0 and np.ndim(k2_V) == 0
-            and np.ndim(s_V) == 0 and np.ndim(f1_per_V) == 0):
+    if _all_scalar(V_start_V, dt_s, k1_per_s, k2_V, s_V, f1_per_V):
         if s_V == 0 and f1_per_V == 0:
             return np.float64(_decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V)))
         dt = float(dt_s)
@@ -288,6 +287,14 @@ def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, 
                                             float(k2_V), float(s_V), float(f1_per_V)))
     return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V,
                   s_V, f1_per_V)[1]
+
+
+_SCALARS = (float, int, np.float64)
+
+
+def _all_scalar(*values: object) -> bool:
+    """Every value a 0-d number (``type`` checks first: ``np.ndim`` costs ~2 us a call in the root finder)."""
+    return all(type(v) in _SCALARS or np.ndim(v) == 0 for v in values)
 
 
 def _decay_drop_scalar(V_start: float, dt: float, k1: float, k2: float) -> float:

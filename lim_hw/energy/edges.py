@@ -137,7 +137,31 @@ def _loglin(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def drive_voltage_V(drive: tuple[tuple[float, float, float], ...], t: np.ndarray) -> np.ndarray:
-    """Voltage of a driver made of linear edges ``(t_start_s, dV_V, duration_s)`` at times ``t`` (V)."""
+    """Voltage of a driver made of linear edges ``(t_start_s, dV_V, duration_s)`` at times ``t`` (V).
+
+    Edges in time order that do not overlap (every flow driver): at each time the finished
+    edges' sum (a running sum in edge order) plus the one edge in progress, O(N log E) and
+    bit-identical to summing every edge at every time (:func:`_drive_voltage_each_edge_V`, the
+    general case, O(N E): 0.1 s per call for 800 edges on 20k samples).
+    """
+    edges = [e for e in drive if e[1] != 0.0]
+    if not edges:
+        return np.zeros_like(t, dtype=float)
+    t0, dv, T = (np.array(c, dtype=float) for c in zip(*edges))
+    if np.any(T < 0) or np.any(t0[1:] < t0[:-1] + T[:-1]):
+        return _drive_voltage_each_edge_V(edges, t)
+    t = np.asarray(t, dtype=float)
+    k = np.searchsorted(t0, t, side="right") - 1          # the last edge started at or before t
+    started = k >= 0
+    kk = np.where(started, k, 0)
+    done_before = np.concatenate(([0.0], np.cumsum(dv)[:-1]))[kk]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(T[kk] > 0, np.clip((t - t0[kk]) / np.where(T[kk] > 0, T[kk], 1.0), 0.0, 1.0), 1.0)
+    return np.where(started, done_before + dv[kk] * frac, 0.0)
+
+
+def _drive_voltage_each_edge_V(drive, t: np.ndarray) -> np.ndarray:
+    """:func:`drive_voltage_V` by summing every edge at every time (any edges, overlapping too)."""
     v = np.zeros_like(t, dtype=float)
     for t0, dv, T in drive:
         if dv == 0.0:

@@ -155,8 +155,9 @@ def drive_voltage_V(drive: tuple[tuple[float, float, float], ...], t: np.ndarray
     started = k >= 0
     kk = np.where(started, k, 0)
     done_before = np.concatenate(([0.0], np.cumsum(dv)[:-1]))[kk]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(T[kk] > 0, np.clip((t - t0[kk]) / np.where(T[kk] > 0, T[kk], 1.0), 0.0, 1.0), 1.0)
+    Tk = T[kk]
+    ramp = Tk > 0
+    frac = np.where(ramp, np.clip((t - t0[kk]) / np.where(ramp, Tk, 1.0), 0.0, 1.0), 1.0)
     return np.where(started, done_before + dv[kk] * frac, 0.0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from lim_hw.fast.fmath import SMALL_X, exp_neg, exp_signed, log1p, log1p_small, log_pos, sin_0_pi
+from lim_hw.fast.fmath import SMALL_X, exp_neg, exp_signed, log1p, log1p_small, log_pos, sin_0_pi, cos_0_pi
 
 
 @numba.njit
@@ -14,7 +14,7 @@ def _map(kind, x):
     for i in range(x.shape[0]):
         v = x[i]
         out[i] = (exp_neg(v) if kind == 0 else log1p(v) if kind == 1 else log1p_small(v) if kind == 2
-                  else exp_signed(v) if kind == 3 else log_pos(v) if kind == 4 else sin_0_pi(v))
+                  else exp_signed(v) if kind == 3 else log_pos(v) if kind == 4 else sin_0_pi(v) if kind == 5 else cos_0_pi(v))
     return out
 
 
@@ -55,3 +55,15 @@ def test_law_functions_within_two_ulps():
     x = np.concatenate([rng.uniform(0, np.pi, 100_000), 10 ** rng.uniform(-300, 0, 50_000),
                         np.pi - 10 ** rng.uniform(-8, 0, 50_000), [0.0, 0.95 * np.pi]])
     assert _ulps(_map(5, x), np.sin(x)) <= 2.0                 # measured: 2 (near pi, where sin is tiny)
+
+
+def test_cos_0_pi_within_two_ulps_and_one_ulp_of_one_absolute():
+    """cos_0_pi (the thermal law's series step) over [0, pi]: <= 2 ulps where |cos| > 1e-3, and
+    within 2^-52 (an ulp of 1) absolute everywhere (the series step needs it only absolutely)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(0, np.pi, 200_000), 10 ** rng.uniform(-300, 0, 50_000),
+                        np.pi / 2 + rng.uniform(-1e-3, 1e-3, 50_000), [0.0, np.pi / 2, 0.95 * np.pi, np.pi]])
+    got, ref = _map(6, x), np.cos(x)
+    assert np.max(np.abs(got - ref)) <= 2.0 ** -52          # one ulp of 1
+    big = np.abs(ref) > 1e-3
+    assert _ulps(got[big], ref[big]) <= 2.0

@@ -23,7 +23,8 @@ For the thermal / image-force FN law (docs/device.md s.6-8) the kernels also nee
 - ``exp_signed(z)``, ``|z| <= 700``: the same reduction with ``n = floor(z/ln2 + 1/2)``;
 - ``log_pos(y)``, ``y`` a positive normal double: fdlibm's ``log`` (``y = 2^k m``, no ``err`` term);
 - ``sin_0_pi(x)``, ``0 <= x <= pi``: ``sin`` of ``x`` or of ``pi - x`` (``pi`` in two parts), whichever
-  is at most ``pi/2``, by its Taylor series to ``y^23`` (truncation ``< 1e-19``).
+  is at most ``pi/2``, by its Taylor series to ``y^23`` (truncation ``< 1e-19``);
+- ``cos_0_pi(x)``, ``0 <= x <= pi``: the same series at ``pi/2 - x`` (the thermal law's series step).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from llvmlite import ir  # noqa: E402
 from numba import njit, types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-__all__ = ["exp_neg", "exp_signed", "log1p", "log1p_small", "log_pos", "sin_0_pi", "SMALL_X"]
+__all__ = ["exp_neg", "exp_signed", "log1p", "log1p_small", "log_pos", "sin_0_pi", "cos_0_pi", "SMALL_X"]
 
 #: Largest argument of :func:`log1p_small` (2^-13): its truncation error is below 2^-65 relative.
 SMALL_X = 2.0 ** -13
@@ -135,6 +136,8 @@ def log1p_small(x: float) -> float:
 
 _PI_HI = 3.141592653589793116       # float(pi)
 _PI_LO = 1.2246467991473532e-16      # pi - _PI_HI
+_HALF_PI_HI = 0.5 * _PI_HI
+_HALF_PI_LO = 0.5 * _PI_LO
 
 
 @njit(inline="always", cache=True, fastmath={"contract"})
@@ -165,9 +168,8 @@ def log_pos(y: float) -> float:
 
 
 @njit(inline="always", cache=True, fastmath={"contract"})
-def sin_0_pi(x: float) -> float:
-    """``sin(x)`` for ``0 <= x <= pi`` (~1 ulp): Taylor series of ``sin y``, ``y = min(x, pi - x)``."""
-    y = (_PI_HI - x) + _PI_LO if x > 1.5707963267948966 else x
+def _sin_series(y: float) -> float:
+    """``sin(y)`` for ``|y| <= pi/2``: Taylor series to ``y^23`` (truncation ``< 1e-19``)."""
     z = y * y
     p = -1.0 / 25852016738884976640000.0
     p = 1.0 / 51090942171709440000.0 + z * p
@@ -181,3 +183,15 @@ def sin_0_pi(x: float) -> float:
     p = 1.0 / 120.0 + z * p
     p = -1.0 / 6.0 + z * p
     return y + y * (z * p)
+
+
+@njit(inline="always", cache=True, fastmath={"contract"})
+def sin_0_pi(x: float) -> float:
+    """``sin(x)`` for ``0 <= x <= pi`` (~1 ulp): Taylor series of ``sin y``, ``y = min(x, pi - x)``."""
+    return _sin_series((_PI_HI - x) + _PI_LO if x > 1.5707963267948966 else x)
+
+
+@njit(inline="always", cache=True, fastmath={"contract"})
+def cos_0_pi(x: float) -> float:
+    """``cos(x)`` for ``0 <= x <= pi`` (~1 ulp absolute): ``sin(pi/2 - x)``, ``pi/2`` in two parts."""
+    return _sin_series((_HALF_PI_HI - x) + _HALF_PI_LO)

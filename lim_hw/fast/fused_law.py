@@ -10,7 +10,11 @@ u-space step of :func:`lim_hw.device.trajectory.law_drop_V`, the algorithm of th
 - start: the classic step ``log1p(x)``, then ``g`` frozen at its midpoint, ``log1p(x / g_mid)``;
 - Newton ``Q <- Q - (Q + ln J - ln x) J / g(u1)`` until every cell's step is below
   ``2e-7 Q`` (error ~2e-14), ``J`` by Gauss-Legendre panels of width <= 2 with 2/3/5/8 nodes;
-- drop ``V Q / (k2 u0 + Q)`` (no cancellation).
+- drop ``V Q / (k2 u0 + Q)`` (no cancellation);
+- under the thermal-only law (the default card's), a sub-block whose steps are all small
+  (``Q <= 0.05``) and below the thermal guard takes :func:`_seg_series` instead: the Taylor
+  series of ``exp(r) g`` from one ``sin``/``cos`` per cell and Newton on a polynomial
+  (docs/fast-model.md s.2b), the same equation to ~1e-16.
 
 Panels, nodes and the stopping test are chosen per block of :data:`lim_hw.fast.fused.BLOCK`
 cells (the numpy path: per array), so results do not depend on the chunk size or threads. The
@@ -28,7 +32,7 @@ import numpy as np
 
 from ..device.fn_law import CKT_GUARD
 from ..device.trajectory import _NEWTON_MAX, _NEWTON_RTOL, _PANEL, _Q_TAIL, _gl
-from .fmath import exp_neg, exp_signed, log1p, log_pos, sin_0_pi
+from .fmath import cos_0_pi, exp_neg, exp_signed, log1p, log_pos, sin_0_pi
 from .fused import (_AMP, _IK2M, _IK2P, _K1M, _K1P, _K2M, _K2P, _OPTS, _OQB, _OQW, _QW, _VM, _VP, BLOCK, N_ROWS,
                     _lane_sum, _load_amp, _pulse_block_sums, _store_pulse)
 from numba import njit  # noqa: E402  (after fused: lim_hw.fast._numba_env first)
@@ -41,8 +45,14 @@ _PI = math.pi
 # intermediates, and the Newton state of one segment (u0, ln x, Q, its start, quadrature sum, u1, h)
 (_XV, _XK1, _XK2, _XIK2, _XD, _SV, _SVO, _SK1O, _SK2O, _SIK2O, _SDV, _SVH, _SV2, _DN, _DP, _DF, _DQ, _QO,
  _RU0, _RLNX, _RQ, _RQ0, _RJ, _RU1, _RH) = range(25)
+# the series step of the thermal-only law (:func:`_seg_series`) reuses the Newton rows above and adds
+# H', x0 and the coefficient rows c_0 .. c_N
+_RHP, _RX0 = 25, 26
+_RC0 = 27
+#: Most terms of the series step (beyond, or beyond :data:`_SER_Q_MAX`, the Newton path runs).
+SER_NMAX = 24
 #: Rows of the per-chunk scratch array of the law kernels (:func:`scratch`).
-NS_ROWS = 25
+NS_ROWS = _RC0 + SER_NMAX + 1
 #: Cells per sub-block: the law kernels run a block in sub-blocks (panels, nodes and the Newton stop
 #: are chosen per sub-block), so the scratch (NS_ROWS x SUB doubles, 50 KB) stays in the core's cache.
 SUB = 256
@@ -54,6 +64,19 @@ _TAU = np.zeros((4, 8))
 _WGT = np.zeros((4, 8))
 for _k, _n in enumerate(_NODES):
     _TAU[_k, :_n], _WGT[_k, :_n] = _gl(_n)
+
+
+#: Steps ``Q`` up to this take the series path (thermal-only law); beyond, the Newton path is faster
+#: (a sub-block of 256 cells at Q ~ 0.1: 26 ns per cell by series, 20 ns by Newton + Gauss-Legendre).
+_SER_Q_MAX = 0.05
+#: Below this step the quadratic start is exact to ``Q^2 / 6 < 2e-16`` relative: no Newton step.
+_SER_Q_GUESS_EXACT = 3e-8
+#: ``_SER_QLIM[N]``: the largest ``(1 + beta) Q`` for which the terms after ``c_N`` sum to below 1e-17 of
+#: ``H``: ``|c_n| <= (1 + beta)^n / n!`` (every derivative of sinc is at most 1 in size), and ``c_0`` and
+#: ``H / Q`` are at least ``sinc(pi CKT_GUARD) > 1/20`` below the guard, so the remainder is at most
+#: ``400 ((1 + beta) Q)^(N+1) / (N+2)!`` of ``H`` times 2 for the tail (``(1 + beta) Q <= (N+3)/2``).
+_SER_QLIM = np.array([min((1e-17 * math.factorial(n + 2) / 800.0) ** (1.0 / (n + 1)), 0.5 * (n + 3))
+                      for n in range(SER_NMAX + 1)])
 
 
 def scratch() -> np.ndarray:
@@ -89,11 +112,105 @@ def _node_row(qmax):
 
 
 @njit(inline="always", **_OPTS)
+def _seg_series(sc, m, dt, sigma):
+    """The thermal-only law's step by a power series (docs/fast-model.md s.2b): row ``_XD`` as
+    :func:`_seg_body`, or ``False`` (rows untouched but scratch) where the series does not apply.
+
+    With ``r = k2 (u - u0)`` the rate factor is ``g = sinc(x0 + beta r)``, ``x0 = pi s u0``,
+    ``beta = pi sigma``, so ``exp(r) g = Im(exp(i x0) exp((1 + i beta) r)) / (x0 + beta r) =
+    sum c_n r^n`` with ``x0 c_n + beta c_{n-1} = Im(exp(i x0) (1 + i beta)^n / n!)`` (an entire
+    function; the recursion divides errors by ``x0 / beta = k2 u0 >> 1`` per term). Then
+    ``H(Q) = sum c_n Q^(n+1) / (n+1)`` and ``H' = sum c_n Q^n`` are polynomials: Newton on
+    ``H(Q) = x`` from the quadratic root needs no transcendental function per step. Applies when
+    every cell's step is at most ``_SER_Q_MAX`` and stays below the thermal guard; ``N`` terms by
+    the a-priori bound :data:`_SER_QLIM` (remainder < 1e-17); the same stopping test as the Newton path.
+    """
+    B = SUB
+    beta = _PI * sigma
+    for i in range(m):                   # no reduction in this loop: LLVM vectorises it
+        k2 = sc[_XK2 * B + i]
+        u0 = 1.0 / sc[_XV * B + i]
+        x = sc[_XK1 * B + i] * dt * exp_neg(k2 * u0)
+        x0 = beta * k2 * u0
+        xc = min(x0, _PI)
+        S = sin_0_pi(xc)
+        C = cos_0_pi(xc)
+        ix0 = 1.0 / x0
+        c0 = S * ix0
+        c1 = ((S + beta * C) - beta * c0) * ix0
+        d = max(c0 * c0 + 2.0 * c1 * min(x, 1e6), c0 * c0)
+        sc[_RU0 * B + i] = u0
+        sc[_RLNX * B + i] = x
+        sc[_RQ0 * B + i] = S
+        sc[_RJ * B + i] = C
+        sc[_RU1 * B + i] = ix0
+        sc[_RX0 * B + i] = x0
+        sc[_RQ * B + i] = 2.0 * x / (c0 + math.sqrt(d)) if x <= 1e6 else _SER_Q_MAX + 1.0
+        sc[_RC0 * B + i] = c0
+    qmax = 0.0
+    xmax = 0.0
+    for i in range(m):
+        qmax = max(qmax, sc[_RQ * B + i])
+        xmax = max(xmax, sc[_RX0 * B + i])
+    if not (qmax <= _SER_Q_MAX and xmax + beta * qmax <= _X_GUARD):
+        return False
+    N = 2
+    while N < SER_NMAX and _SER_QLIM[N] < qmax * (1.0 + beta):
+        N += 1
+    if _SER_QLIM[N] < qmax * (1.0 + beta):
+        return False
+    done = qmax <= _SER_Q_GUESS_EXACT    # the start is exact: no coefficient beyond c_1 is needed
+    pr, pim = 1.0, 0.0                   # (1 + i beta)^n / n!, the same for every cell
+    for n in range(1, 0 if done else N + 1):
+        pr, pim = (pr - beta * pim) / n, (pim + beta * pr) / n
+        for i in range(m):
+            w = sc[_RQ0 * B + i] * pr + sc[_RJ * B + i] * pim
+            sc[(_RC0 + n) * B + i] = (w - beta * sc[(_RC0 + n - 1) * B + i]) * sc[_RU1 * B + i]
+    for _ in range(0 if done else _NEWTON_MAX):
+        for i in range(m):
+            cN = sc[(_RC0 + N) * B + i]
+            sc[_RH * B + i] = cN / (N + 1)
+            sc[_RHP * B + i] = cN
+        for n in range(N - 1, -1, -1):
+            inv = 1.0 / (n + 1)
+            for i in range(m):
+                Q = sc[_RQ * B + i]
+                cn = sc[(_RC0 + n) * B + i]
+                sc[_RH * B + i] = sc[_RH * B + i] * Q + cn * inv
+                sc[_RHP * B + i] = sc[_RHP * B + i] * Q + cn
+        bad = 0
+        for i in range(m):
+            Q = sc[_RQ * B + i]
+            step = (sc[_RH * B + i] * Q - sc[_RLNX * B + i]) / sc[_RHP * B + i]
+            Qn = Q - step if Q - step > 0.0 else 0.5 * Q
+            bad += 0 if abs(Qn - Q) <= _NEWTON_RTOL * Qn else 1
+            sc[_RQ * B + i] = Qn
+        if bad == 0:
+            done = True
+            break
+    if not done:
+        return False
+    qmax = 0.0                           # the bound and the guard hold for the final steps too
+    for i in range(m):
+        qmax = max(qmax, sc[_RQ * B + i])
+    if not (_SER_QLIM[N] >= qmax * (1.0 + beta) and xmax + beta * qmax <= _X_GUARD):
+        return False
+    for i in range(m):
+        Q = sc[_RQ * B + i]
+        sc[_XD * B + i] = sc[_XV * B + i] * Q / (sc[_XK2 * B + i] * sc[_RU0 * B + i] + Q)
+    return True
+
+
+@njit(inline="always", **_OPTS)
 def _seg_body(sc, m, dt, sigma, beta, thermal, image):
     """Row ``_XD`` = drop of row ``_XV`` over ``dt`` under the law (cells' ``k1``, ``k2``, ``1/k2`` in rows
-    ``_XK1``, ``_XK2``, ``_XIK2``); returns the number of Newton steps. Every row offset is a constant,
+    ``_XK1``, ``_XK2``, ``_XIK2``); returns the number of Newton steps (-1: the series step of the
+    thermal-only law, :func:`_seg_series`). Every row offset is a constant,
     so LLVM sees that the rows never overlap and vectorises the loops."""
     B = SUB
+    if thermal and not image:
+        if _seg_series(sc, m, dt, sigma):
+            return -1                                                   # the series path ran
     for i in range(m):
         V = sc[_XV * B + i]
         k2 = sc[_XK2 * B + i]

@@ -198,25 +198,32 @@ def _pulse_body(b, m, kappa, half, flat, W, G, ref, small):
 
 
 @njit(inline="always", **_OPTS)
-def _store_pulse(b, i, pos, vp, fm, Vn, Von, qw, qo, bz, et, eb, Vh, df, ref):
-    """Element ``i`` of a block after its pulse: new state voltages and the per-update terms."""
-    b[_VP * BLOCK + i] = Vn if pos else Von
-    b[_VM * BLOCK + i] = Von if pos else Vn
+def _store_pulse(b, i, pos, vp, fm, Vn, Von, qw, qo, bz, et, eb, Vh, df, ref, base=0, stride=BLOCK):
+    """Element ``i`` of a block after its pulse: new state voltages and the per-update terms.
+
+    Row ``r`` is at ``b[base + r * stride:]`` (a block: ``0, BLOCK``; the law kernels write a
+    block-shaped stack of rows of their scratch, see :mod:`lim_hw.fast.fused_law`)."""
+    b[base + _VP * stride + i] = Vn if pos else Von
+    b[base + _VM * stride + i] = Von if pos else Vn
     bzm = bz * fm
     t = (bzm - ref) * fm
-    b[_OQW * BLOCK + i] = qw
-    b[_OQB * BLOCK + i] = qo
-    b[_OFM * BLOCK + i] = fm
-    b[_OBZ * BLOCK + i] = bzm
-    b[_OB2 * BLOCK + i] = t * t
-    b[_OET * BLOCK + i] = et * fm
-    b[_OEB * BLOCK + i] = eb * fm
-    b[_OVH * BLOCK + i] = Vh * fm
-    b[_ODF * BLOCK + i] = df * fm
-    b[_OVP * BLOCK + i] = vp
-    b[_OV2 * BLOCK + i] = vp * vp
-    b[_OVQ * BLOCK + i] = vp * (df * fm)
-    b[_OQP * BLOCK + i] = qw * fm
+    b[base + _OQW * stride + i] = qw
+    b[base + _OQB * stride + i] = qo
+    b[base + _OFM * stride + i] = fm
+    b[base + _OBZ * stride + i] = bzm
+    b[base + _OB2 * stride + i] = t * t
+    b[base + _OET * stride + i] = et * fm
+    b[base + _OEB * stride + i] = eb * fm
+    b[base + _OVH * stride + i] = Vh * fm
+    b[base + _ODF * stride + i] = df * fm
+    b[base + _OVP * stride + i] = vp
+    b[base + _OV2 * stride + i] = vp * vp
+    b[base + _OVQ * stride + i] = vp * (df * fm)
+    b[base + _OQP * stride + i] = qw * fm
+
+
+#: The block rows :func:`_store_pulse` writes.
+STORED_ROWS = (_VP, _VM, _OQW, _OQB, _OFM, _OBZ, _OB2, _OET, _OEB, _OVH, _ODF, _OVP, _OV2, _OVQ, _OQP)
 
 
 @njit(inline="always", **_OPTS)

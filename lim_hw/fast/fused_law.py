@@ -34,7 +34,7 @@ from ..device.fn_law import CKT_GUARD
 from ..device.trajectory import _NEWTON_MAX, _NEWTON_RTOL, _PANEL, _Q_TAIL, _gl
 from .fmath import cos_0_pi, exp_neg, exp_signed, log1p, log_pos, sin_0_pi
 from .fused import (_AMP, _IK2M, _IK2P, _K1M, _K1P, _K2M, _K2P, _OPTS, _OQB, _OQW, _QW, _VM, _VP, BLOCK, N_ROWS,
-                    _lane_sum, _load_amp, _pulse_block_sums, _store_pulse)
+                    STORED_ROWS, _lane_sum, _load_amp, _pulse_block_sums, _store_pulse)
 from numba import njit  # noqa: E402  (after fused: lim_hw.fast._numba_env first)
 
 __all__ = ["NS_ROWS", "law_kind", "scratch", "free_update_law", "pulse_update_law"]
@@ -51,8 +51,12 @@ _RHP, _RX0 = 25, 26
 _RC0 = 27
 #: Most terms of the series step (beyond, or beyond :data:`_SER_Q_MAX`, the Newton path runs).
 SER_NMAX = 24
+# a block-shaped stack of N_ROWS rows of SUB doubles: the pulse's results (:func:`_store_pulse`) go here
+# first, then row by row into the block (one loop per row: a loop that reads the scratch and writes
+# fifteen block rows is not vectorised, and cost 29 of the kernel's 79 ns per synapse-update)
+_RY = _RC0 + SER_NMAX + 1
 #: Rows of the per-chunk scratch array of the law kernels (:func:`scratch`).
-NS_ROWS = _RC0 + SER_NMAX + 1
+NS_ROWS = _RY + N_ROWS
 #: Cells per sub-block: the law kernels run a block in sub-blocks (panels, nodes and the Newton stop
 #: are chosen per sub-block), so the scratch (NS_ROWS x SUB doubles, 50 KB) stays in the core's cache.
 SUB = 256
@@ -263,7 +267,8 @@ def _seg_body(sc, m, dt, sigma, beta, thermal, image):
             break
     for i in range(m):
         Q0 = sc[_RQ0 * B + i]
-        Q = Q0 if not (Q0 > 1e-300) else sc[_RQ * B + i]
+        Qi = sc[_RQ * B + i]
+        Q = Q0 if not (Q0 > 1e-300) else Qi
         sc[_XD * B + i] = sc[_XV * B + i] * Q / (sc[_XK2 * B + i] * sc[_RU0 * B + i] + Q)
     return steps
 
@@ -327,14 +332,18 @@ def _pulse_body(b, sc, m, kappa, half, flat, W, G, ref, sigma, beta, thermal, im
         for i in range(ms):        # the pulsed half ("a >= 0": +) into the segment rows, the other aside
             a = b[_AMP * BLOCK + o + i]
             pos = a >= 0.0
-            sc[_XV * SUB + i] = b[_VP * BLOCK + o + i] if pos else b[_VM * BLOCK + o + i]
-            sc[_XK1 * SUB + i] = b[_K1P * BLOCK + o + i] if pos else b[_K1M * BLOCK + o + i]
-            sc[_XK2 * SUB + i] = b[_K2P * BLOCK + o + i] if pos else b[_K2M * BLOCK + o + i]
-            sc[_XIK2 * SUB + i] = b[_IK2P * BLOCK + o + i] if pos else b[_IK2M * BLOCK + o + i]
-            sc[_SVO * SUB + i] = b[_VM * BLOCK + o + i] if pos else b[_VP * BLOCK + o + i]
-            sc[_SK1O * SUB + i] = b[_K1M * BLOCK + o + i] if pos else b[_K1P * BLOCK + o + i]
-            sc[_SK2O * SUB + i] = b[_K2M * BLOCK + o + i] if pos else b[_K2P * BLOCK + o + i]
-            sc[_SIK2O * SUB + i] = b[_IK2M * BLOCK + o + i] if pos else b[_IK2P * BLOCK + o + i]
+            vp, vm = b[_VP * BLOCK + o + i], b[_VM * BLOCK + o + i]      # both loaded, then selected:
+            k1p, k1m = b[_K1P * BLOCK + o + i], b[_K1M * BLOCK + o + i]  # a load under a condition
+            k2p, k2m = b[_K2P * BLOCK + o + i], b[_K2M * BLOCK + o + i]  # keeps LLVM from vectorising
+            i2p, i2m = b[_IK2P * BLOCK + o + i], b[_IK2M * BLOCK + o + i]
+            sc[_XV * SUB + i] = vp if pos else vm
+            sc[_XK1 * SUB + i] = k1p if pos else k1m
+            sc[_XK2 * SUB + i] = k2p if pos else k2m
+            sc[_XIK2 * SUB + i] = i2p if pos else i2m
+            sc[_SVO * SUB + i] = vm if pos else vp
+            sc[_SK1O * SUB + i] = k1m if pos else k1p
+            sc[_SK2O * SUB + i] = k2m if pos else k2p
+            sc[_SIK2O * SUB + i] = i2m if pos else i2p
             sc[_SDV * SUB + i] = kappa * abs(a)
         for i in range(ms):
             sc[_SV * SUB + i] = sc[_XV * SUB + i]
@@ -371,9 +380,12 @@ def _pulse_body(b, sc, m, kappa, half, flat, W, G, ref, sigma, beta, thermal, im
             dn, dp, df, dq = sc[_DN * SUB + i], sc[_DP * SUB + i], sc[_DF * SUB + i], sc[_DQ * SUB + i]
             qw = dp + df + dq
             et = qw * (V - 0.5 * qw) + df * dV
-            _store_pulse(b, o + i, a >= 0.0, abs(a), 1.0 if a != 0.0 else 0.0, sc[_SV2 * SUB + i],
+            _store_pulse(sc, i, a >= 0.0, abs(a), 1.0 if a != 0.0 else 0.0, sc[_SV2 * SUB + i],
                          sc[_SVO * SUB + i] - sc[_XD * SUB + i], qw, sc[_QO * SUB + i], qw - dn, et,
-                         et - dn * (V - 0.5 * dn), sc[_SVH * SUB + i], df, ref)
+                         et - dn * (V - 0.5 * dn), sc[_SVH * SUB + i], df, ref, _RY * SUB, SUB)
+        for r in STORED_ROWS:
+            for i in range(ms):
+                b[r * BLOCK + o + i] = sc[_RY * SUB + r * SUB + i]
 
 
 @njit(inline="always", **_OPTS)

@@ -134,12 +134,24 @@ def apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float) -> P
     steps at mid-edge and the flat top lasts ``pulse_width_s + rise_s`` (the
     area of the trapezoid). Ramped pulses integrate the ODE through each edge.
     """
+    return _apply_pulse(model, card, V_start_V, V_p_V, *_pulse_constants(model, card, V_start_V))
+
+
+def _pulse_constants(model: FGModel, card: Card, V_start_V: float) -> tuple[float | None, float]:
+    """What :func:`apply_pulse` computes before the pulse acts (independent of its amplitude): the drop
+    over the first half edge (rectangular pulses; None for ramps) and the window's natural charge (C)."""
     p = card.programming
-    window = pulse_window_s(card)
+    drop_pre = float(model.drop_V(V_start_V, p.rise_s / 2)) if p.shape == "rectangular" else None
+    return drop_pre, model.C_T_F * float(model.drop_V(V_start_V, pulse_window_s(card)))
+
+
+def _apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float, drop_pre: float | None,
+                 Q_nat: float) -> PulseResult:
+    """:func:`apply_pulse` with the amplitude-independent parts (:func:`_pulse_constants`) given."""
+    p = card.programming
     dV = model.kappa * V_p_V
     if p.shape == "rectangular":
         flat = p.pulse_width_s + p.rise_s
-        drop_pre = float(model.drop_V(V_start_V, p.rise_s / 2))
         V1 = V_start_V - drop_pre
         V_hi = V1 + dV
         drop_flat = float(model.drop_V(V_hi, flat))
@@ -155,7 +167,6 @@ def apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float) -> P
         V_after = V2
         Q = Q1 + model.C_T_F * drop_flat + Q3
         V_peak = V1
-    Q_nat = model.C_T_F * float(model.drop_V(V_start_V, window))
     return PulseResult(V_after_V=V_after, N_pulse=Q / q_C, N_natural=Q_nat / q_C, V_peak_V=V_peak)
 
 
@@ -163,9 +174,10 @@ def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: fl
     """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (Brent, xtol 1e-12 V)."""
     if N_target <= 0:
         return 0.0
+    const = _pulse_constants(model, card, V_start_V)  # the same in every evaluation: computed once
 
     def f(V_p: float) -> float:
-        return apply_pulse(model, card, V_start_V, V_p).N_net - N_target
+        return _apply_pulse(model, card, V_start_V, V_p, *const).N_net - N_target
 
     if f(0.0) > 0:
         raise InputError(

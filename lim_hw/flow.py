@@ -147,10 +147,14 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
     if draw:
         preload.start()
     if block_cols is None:
-        tb, deck, wf, sim_info, table = _simulate_whole(tech, card, art, engine, progress)
+        tb, deck, wf, sim_info, table, checked = _simulate_whole(tech, card, art, engine, progress)
         art = dataclasses.replace(art, table=table)  # the table that ran (sky130: after its closed loop)
         clock.lap("simulate_s")
-        updates = tech.account(card, art.table, tb, wf)
+        if checked is not None:  # the self-check accounted the run: its table, its time moved to accounting
+            updates, accounting_s = checked
+            clock.move("simulate_s", "energy_accounting_s", accounting_s)
+        else:
+            updates = tech.account(card, art.table, tb, wf)
         block_runs: list[BlockRun] = []
     else:
         block_runs = _simulate_in_blocks(card, art, array, block_cols, engine, jobs, write_waveforms, progress)
@@ -216,8 +220,10 @@ def run_flow(card: Card, out_dir: Path | str | None, engine: str | None = None, 
 
 
 def _simulate_whole(tech, card: Card, art: NetlistArtifacts, engine: str, progress: bool
-                    ) -> tuple[Testbench, str, Waveforms, dict[str, Any], pd.DataFrame]:
-    """One ngspice run of the whole testbench (by its technology), with a progress bar of simulated time."""
+                    ) -> tuple[Testbench, str, Waveforms, dict[str, Any], pd.DataFrame,
+                               tuple[pd.DataFrame, float] | None]:
+    """One ngspice run of the whole testbench (by its technology), with a progress bar of simulated time;
+    the last item is ``(updates, accounting seconds)`` when the technology's self-check accounted the run."""
     tb = art.testbench
     with tqdm(total=tb.tstop_s, desc="  ngspice", unit="s sim", disable=not progress, file=sys.stderr,
               leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
@@ -231,7 +237,8 @@ def _simulate_whole(tech, card: Card, art: NetlistArtifacts, engine: str, progre
             "simulation_wall_s": sim.wall_s, "n_timepoints": int(sim.time_s.size)}
     if run.iterations or run.info:
         info["technology"] = {**({"closed_loop": list(run.iterations)} if run.iterations else {}), **(run.info or {})}
-    return tb, deck, Waveforms(sim.time_s, sim.vectors), info, run.table
+    checked = (run.updates, run.accounting_s) if run.updates is not None else None
+    return tb, deck, Waveforms(sim.time_s, sim.vectors), info, run.table, checked
 
 
 def _simulate_in_blocks(card: Card, art: NetlistArtifacts, array: tuple[int, int], block_cols: int, engine: str,
@@ -278,8 +285,14 @@ class _Clock:
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
-        self.laps[name] = now - self._t
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._t
         self._t = now
+
+    def move(self, src: str, dst: str, seconds: float) -> None:
+        """Count ``seconds`` of lap ``src`` under ``dst`` (work of one stage done inside another's lap)."""
+        seconds = min(max(seconds, 0.0), self.laps.get(src, 0.0))
+        self.laps[src] = self.laps.get(src, 0.0) - seconds
+        self.laps[dst] = self.laps.get(dst, 0.0) + seconds
 
 
 def _waveform_files(wf: Waveforms, block_runs: list[BlockRun]) -> list[tuple[str, Waveforms]]:

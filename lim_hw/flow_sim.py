@@ -11,6 +11,7 @@ table is :func:`lim_hw.energy.combine.combine_block_updates` of the blocks'.
 from __future__ import annotations
 
 import dataclasses
+import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
@@ -92,20 +93,42 @@ def nominal_cells(card: Card, tb: Testbench) -> bool:
     return all(dict(e.params) == nominal for e in tb.elements if isinstance(e, Instance) and e.subckt == "fndam_cell")
 
 
-def update_check(card: Card, table: pd.DataFrame, retention: Callable | None = None
-                 ) -> Callable[[SimResult, Testbench], list[str]]:
-    """The self-check of a run: account its updates and return :func:`~lim_hw.energy.checks.check_failures`.
+class UpdateCheck:
+    """The self-check of a run (a callable ``check(sim, tb) -> failures``): account its updates and
+    return :func:`~lim_hw.energy.checks.check_failures`.
 
-    ``retention(card, waveforms, testbench) -> dict`` adds the retention check of a retention card.
+    It keeps the accounting of the last run it checked (:meth:`updates_for`), so the flow does not
+    account the run it keeps a second time: the same function of the same waveforms, testbench and
+    table, so the same table.
     """
-    from .energy.checks import check_failures
 
-    def check(sim: SimResult, tb: Testbench) -> list[str]:
+    def __init__(self, card: Card, table: pd.DataFrame, retention: Callable | None = None) -> None:
+        self.card, self.table, self.retention = card, table, retention
+        self._last: tuple[SimResult, Testbench, pd.DataFrame, float] | None = None
+
+    def __call__(self, sim: SimResult, tb: Testbench) -> list[str]:
+        from .energy.checks import check_failures
+
+        card = self.card
         wf = Waveforms(sim.time_s, sim.vectors)
-        ret = retention(card, wf, tb)["retention_max_rel_error"] if retention and card.n_updates == 0 else None
-        return check_failures(card, account_updates(card, table, tb, wf), ret, tracking=nominal_cells(card, tb))
+        ret = self.retention(card, wf, tb)["retention_max_rel_error"] \
+            if self.retention and card.n_updates == 0 else None
+        t0 = time.perf_counter()
+        updates = account_updates(card, self.table, tb, wf)
+        self._last = (sim, tb, updates, time.perf_counter() - t0)
+        return check_failures(card, updates, ret, tracking=nominal_cells(card, tb))
 
-    return check
+    def updates_for(self, sim: SimResult, tb: Testbench) -> tuple[pd.DataFrame, float] | None:
+        """``(updates, accounting seconds)`` of the run ``sim`` of ``tb`` if it was the last one checked, else None."""
+        if self._last is None or self._last[0] is not sim or self._last[1] is not tb:
+            return None
+        return self._last[2], self._last[3]
+
+
+def update_check(card: Card, table: pd.DataFrame, retention: Callable | None = None) -> UpdateCheck:
+    """The self-check of a run (:class:`UpdateCheck`); ``retention(card, waveforms, testbench) -> dict``
+    adds the retention check of a retention card."""
+    return UpdateCheck(card, table, retention)
 
 
 @dataclass
@@ -159,8 +182,9 @@ def simulate_blocks(card: Card, table: pd.DataFrame, rows: int, cols: int, block
             raise
         sim, tb = res.sim, res.testbench
         wf = Waveforms(sim.time_s, sim.vectors)
+        updates = res.updates if res.updates is not None else tech.account(card, table, tb, wf)
         run = BlockRun(c0, k, tb, sim.wall_s, int(sim.time_s.size), sim.netlist_sha256, sim.ngspice_version,
-                       tech.account(card, table, tb, wf), wf if keep_waveforms or index == 0 else None)
+                       updates, wf if keep_waveforms or index == 0 else None)
         if done is not None:
             done(run)
         return run

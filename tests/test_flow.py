@@ -244,3 +244,35 @@ def test_plots_false_writes_the_same_numbers_without_plots_or_report(default_run
         pd.testing.assert_frame_equal(res.updates, default_run.updates, check_exact=True)
     else:
         np.testing.assert_allclose(res.updates["N_sim"], default_run.updates["N_sim"], rtol=1e-5)
+
+
+def test_the_kept_run_is_accounted_once_with_the_numbers_of_its_waveforms(tmp_path, monkeypatch):
+    """The self-check's accounting of the run the flow keeps is its updates.csv (no second accounting):
+    one call per run, and the table equals an accounting of the written waveforms.raw, bit for bit."""
+    import dataclasses
+
+    import lim_hw.flow_sim as flow_sim
+    import lim_hw.tech.ideal as ideal
+    from lim_hw.device.card import card_from_dict
+    from lim_hw.energy.updates import account_updates
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return account_updates(*args, **kwargs)
+
+    monkeypatch.setattr(flow_sim, "account_updates", counted)
+    monkeypatch.setattr(ideal, "account_updates", counted)
+    card = card_from_dict({"schedule": {"n_updates": 3}})
+    res = run_flow(card, tmp_path / "run", progress=False, plots=False)
+    assert len(calls) == 1
+    raw = read_raw(tmp_path / "run" / "waveforms.raw")
+    wf = Waveforms(raw.time_s, {k: v for k, v in raw.vectors.items()})
+    tb = generate(card, "cell").testbench
+    tb = dataclasses.replace(tb, tmax_s=res.summary["provenance"]["tran"]["tmax_s"])  # the run kept
+    again = account_updates(card, res.synthesis, tb, wf)
+    pd.testing.assert_frame_equal(res.updates.reset_index(drop=True), again.reset_index(drop=True),
+                                  check_exact=True)
+    timing = res.summary["timing_s"]
+    assert timing["energy_accounting_s"] > 0 and timing["simulate_s"] > 0

@@ -78,3 +78,44 @@ def test_unreachable_scheduler_is_an_input_error():
     ex.connect_timeout_s = 1.0
     with pytest.raises(InputError, match="cannot connect"):
         ex.start()
+
+
+def _slow_square(x: int) -> int:
+    time.sleep(0.05)
+    return x * x
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_generator_is_read_lazily_and_every_item_runs(workers):
+    """Items of an iterable are read as worker slots free up: the first result comes back while most of
+    the generator is still unread (a sweep overlaps planning with running), and every item runs once."""
+    read: list[int] = []
+
+    def items():
+        for k in range(12):
+            read.append(k)
+            yield k
+
+    with make_executor("local", workers=workers) as ex:
+        seen = {}
+        for i, r, e in ex.map_unordered(_slow_square, items()):
+            assert e is None and i not in seen
+            if not seen:
+                n_read_at_first = len(read)
+            seen[i] = r
+    assert seen == {k: k * k for k in range(12)}
+    # at most the window (2 x workers) plus the one read ahead; serial: the item itself
+    assert n_read_at_first <= (2 * workers + 1 if workers > 1 else 1)
+
+
+def test_a_generator_with_a_crashing_item_is_isolated():
+    with make_executor("local", workers=2) as ex:
+        results, errors = _collect(ex, crash_on_five, iter(list(range(10))))
+    assert set(results) == set(range(10)) - {5}
+    assert list(errors) == [5] and isinstance(errors[5], WorkerCrashedError)
+
+
+def test_empty_items_start_no_pool():
+    with make_executor("local", workers=2) as ex:
+        assert list(ex.map_unordered(_slow_square, iter(()))) == []
+        assert ex._pool is None

@@ -107,6 +107,36 @@ def test_bound_analysis(tmp_path):
     assert (tmp_path / "b" / t.loc[3, "dir"] / "bound.csv").exists()
 
 
+def test_points_run_while_the_rest_are_planned(tmp_path, monkeypatch):
+    """The sweep hands each point to the executor as soon as it is planned (no serial planning of every
+    point first); duplicate points run once; the table has every point in index order."""
+    from lim_hw.sweep import runner
+
+    events: list[tuple[str, str]] = []
+    plan, run = runner.plan_task, runner.run_point
+
+    def planning(card, analysis, *args, **kwargs):
+        task = plan(card, analysis, *args, **kwargs)
+        events.append(("plan", task.key))
+        return task
+
+    def running(task):
+        events.append(("run", task.key))
+        return run(task)
+
+    monkeypatch.setattr(runner, "plan_task", planning)
+    monkeypatch.setattr(runner, "run_point", running)
+    spec = sweep_from_dict({"sweep": {"analysis": "bound"},
+                            "grid": {"schedule.eps0": [0.1, 0.2, 0.3], "device.T_K": [77.0, 300.0]}})
+    res = run_sweep(spec, tmp_path / "b", workers=1, progress=False)
+    kinds = [k for k, _ in events]
+    assert kinds == ["plan", "run"] * 6                          # interleaved, not 6 plans, then 6 runs
+    assert res.n_ok == 6 and list(res.table["index"]) == list(range(6))
+    assert [k for kind, k in events if kind == "run"] == list(res.table["key"])
+    again = run_sweep(spec, tmp_path / "b", workers=1, resume=True, progress=False)   # resume: nothing runs
+    assert again.n_run == 0 and again.complete and [k for k, _ in events[12:]] == ["plan"] * 6
+
+
 def test_point_plots_only_when_asked(local_run, tmp_path):
     """Point directories hold no PNG or report.html by default; point_plots = true adds them, same numbers."""
     out, res = local_run

@@ -280,13 +280,19 @@ def decay_drop_from_k_V(V_start_V: ArrayLike, dt_s: ArrayLike, k1_per_s: float, 
     of ~12 / ~100 us through numpy: the synthesis root-finder calls this ~50 times per update).
     """
     if _all_scalar(V_start_V, dt_s, k1_per_s, k2_V, s_V, f1_per_V):
-        if s_V == 0 and f1_per_V == 0:
-            return np.float64(_decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V)))
-        dt = float(dt_s)
-        return np.float64(law_drop_scalar_V(float(V_start_V), float(k1_per_s) * dt if dt > 0 else 0.0,
-                                            float(k2_V), float(s_V), float(f1_per_V)))
+        return np.float64(decay_drop_scalar_V(V_start_V, dt_s, k1_per_s, k2_V, s_V, f1_per_V))
     return _decay(np.asarray(V_start_V, dtype=float), np.asarray(dt_s, dtype=float), k1_per_s, k2_V,
                   s_V, f1_per_V)[1]
+
+
+def decay_drop_scalar_V(V_start_V: float, dt_s: float, k1_per_s: float, k2_V: float, s_V: float = 0.0,
+                        f1_per_V: float = 0.0) -> float:
+    """:func:`decay_drop_from_k_V` of one set of numbers, as a Python float (the synthesis root finder's path)."""
+    if s_V == 0 and f1_per_V == 0:
+        return _decay_drop_scalar(float(V_start_V), float(dt_s), float(k1_per_s), float(k2_V))
+    dt = float(dt_s)
+    return law_drop_scalar_V(float(V_start_V), float(k1_per_s) * dt if dt > 0 else 0.0,
+                             float(k2_V), float(s_V), float(f1_per_V))
 
 
 _SCALARS = (float, int, np.float64)

@@ -228,6 +228,27 @@ def _cum(x: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], np.cumsum(x)))
 
 
+def fixed_sign_intervals(model: IntervalModel) -> np.ndarray:
+    """Intervals where the model's power cannot change sign (bool per interval), from the end values alone.
+
+    The power is ``v (r + f_pos - f_neg)``: ``v`` and ``r`` are convex combinations of their end values
+    (``phi1`` in [0, 1]), each FN part lies between its end values (log-linear or linear), so with
+    every term of one sign at both ends (or ``v = 0`` at both ends: the power is 0) no point of the
+    interval has the other sign. Intervals with a non-finite end value are never in the set.
+    """
+    v, r, fp, fn = model.v, model.r, model.fn_pos, model.fn_neg
+    finite = np.isfinite(v) & np.isfinite(r) & np.isfinite(fp) & np.isfinite(fn)
+    v0, v1, r0, r1 = v[:-1], v[1:], r[:-1], r[1:]
+    p0, p1, n0, n1 = fp[:-1], fp[1:], fn[:-1], fn[1:]
+    no_neg = (n0 == 0) & (n1 == 0)
+    no_pos = (p0 == 0) & (p1 == 0)
+    current_pos = (r0 >= 0) & (r1 >= 0) & (p0 >= 0) & (p1 >= 0) & no_neg
+    current_neg = (r0 <= 0) & (r1 <= 0) & (n0 >= 0) & (n1 >= 0) & no_pos
+    v_one_sign = ((v0 >= 0) & (v1 >= 0)) | ((v0 <= 0) & (v1 <= 0))
+    v_zero = (v0 == 0) & (v1 == 0)
+    return finite[:-1] & finite[1:] & (v_zero | ((current_pos | current_neg) & v_one_sign))
+
+
 def supply_integrals(model: IntervalModel, t_a: np.ndarray, t_b: np.ndarray, R_ohm: float = 0.0,
                      lines: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per window ``[t_a[k], t_b[k]]``: ``(drawn_J, net_J, E_R_J)`` of one supply under the model.
@@ -244,8 +265,11 @@ def supply_integrals(model: IntervalModel, t_a: np.ndarray, t_b: np.ndarray, R_o
     # else a fine evaluation of the model inside it
     probe_u = np.array([0.0, 1e-6, 1e-4, 1e-3, 1e-2, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0])
     k_all = np.arange(n_int)
-    p_probe = model.power_at(k_all, probe_u)
-    mixed = np.any(p_probe > 0, axis=1) & np.any(p_probe < 0, axis=1)
+    mixed = np.zeros(n_int, dtype=bool)
+    maybe = ~fixed_sign_intervals(model)   # only these can have probes of both signs
+    if np.any(maybe):
+        p_probe = model.power_at(k_all[maybe], probe_u)   # row by row: the same values as probing all
+        mixed[maybe] = np.any(p_probe > 0, axis=1) & np.any(p_probe < 0, axis=1)
     pos_k = np.where(net_k > 0, net_k, 0.0)
     pos_k = np.where(mixed, 0.0, pos_k)
     if np.any(mixed):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..constants import q_C
 from ..device.card import Card
-from ..device.floating_gate import decay_drop_from_k_V, fn_k_constants
+from ..device.floating_gate import decay_drop_from_k_V, decay_drop_scalar_V, fn_k_constants
 from ..device.fn_law import ln_rate_factor_u
 from ..device.injection import injected_electrons, injection_amplitude_V
 from ..errors import InputError
@@ -73,6 +73,10 @@ class FGModel:
         (:func:`lim_hw.device.floating_gate.decay_drop_from_k_V`); 0 for ``V <= 0``.
         """
         return decay_drop_from_k_V(V_start_V, dt_s, self.k1_per_s, self.k2_V, self.s_V, self.f1_per_V)
+
+    def drop_scalar_V(self, V_start_V: float, dt_s: float) -> float:
+        """:meth:`drop_V` of one start voltage and duration, as a float (no numpy: the root finder's path)."""
+        return decay_drop_scalar_V(V_start_V, dt_s, self.k1_per_s, self.k2_V, self.s_V, self.f1_per_V)
 
     def current_A(self, V_ox_V: np.ndarray | float) -> np.ndarray:
         """FN current from the decay law: I = C_T |dV/dt| = C_T (k1/k2) V^2 exp(-k2/V) R(1/V) (A)."""
@@ -134,38 +138,67 @@ def apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float) -> P
     steps at mid-edge and the flat top lasts ``pulse_width_s + rise_s`` (the
     area of the trapezoid). Ramped pulses integrate the ODE through each edge.
     """
+    return _apply_pulse(model, card, V_start_V, V_p_V, *_pulse_constants(model, card, V_start_V))
+
+
+def _pulse_constants(model: FGModel, card: Card, V_start_V: float) -> tuple[float | None, float]:
+    """What :func:`apply_pulse` computes before the pulse acts (independent of its amplitude): the drop
+    over the first half edge (rectangular pulses; None for ramps) and the window's natural charge (C)."""
     p = card.programming
-    window = pulse_window_s(card)
+    drop_pre = model.drop_scalar_V(V_start_V, p.rise_s / 2) if p.shape == "rectangular" else None
+    return drop_pre, model.C_T_F * model.drop_scalar_V(V_start_V, pulse_window_s(card))
+
+
+def _apply_pulse(model: FGModel, card: Card, V_start_V: float, V_p_V: float, drop_pre: float | None,
+                 Q_nat: float) -> PulseResult:
+    """:func:`apply_pulse` with the amplitude-independent parts (:func:`_pulse_constants`) given."""
+    p = card.programming
     dV = model.kappa * V_p_V
     if p.shape == "rectangular":
         flat = p.pulse_width_s + p.rise_s
-        drop_pre = float(model.drop_V(V_start_V, p.rise_s / 2))
         V1 = V_start_V - drop_pre
         V_hi = V1 + dV
-        drop_flat = float(model.drop_V(V_hi, flat))
+        drop_flat = model.drop_scalar_V(V_hi, flat)
         V2 = V_hi - drop_flat - dV
-        drop_post = float(model.drop_V(V2, p.rise_s / 2))
+        drop_post = model.drop_scalar_V(V2, p.rise_s / 2)
         V_after = V2 - drop_post
         Q = model.C_T_F * (drop_pre + drop_flat + drop_post)
         V_peak = V_hi
     else:
         V1, Q1 = model.ramp(V_start_V, dV, p.rise_s)
-        drop_flat = float(model.drop_V(V1, p.pulse_width_s))
+        drop_flat = model.drop_scalar_V(V1, p.pulse_width_s)
         V2, Q3 = model.ramp(V1 - drop_flat, -dV, p.rise_s)
         V_after = V2
         Q = Q1 + model.C_T_F * drop_flat + Q3
         V_peak = V1
-    Q_nat = model.C_T_F * float(model.drop_V(V_start_V, window))
     return PulseResult(V_after_V=V_after, N_pulse=Q / q_C, N_natural=Q_nat / q_C, V_peak_V=V_peak)
 
 
 def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: float) -> float:
     """Pulse amplitude (V) that moves ``N_target`` electrons beyond natural decay (Brent, xtol 1e-12 V)."""
+    return _solve_pulse(model, card, V_start_V, N_target)[0]
+
+
+def _solve_pulse(model: FGModel, card: Card, V_start_V: float, N_target: float
+                 ) -> tuple[float, PulseResult | None]:
+    """:func:`solve_amplitude_V` and the :func:`apply_pulse` result at that amplitude (None for no pulse).
+
+    Every pulse evaluated is kept by amplitude, so the bracket ends (checked here, then given to
+    Brent) and the root itself (Brent returns an evaluated point) are not computed again.
+    """
     if N_target <= 0:
-        return 0.0
+        return 0.0, None
+    const = _pulse_constants(model, card, V_start_V)  # the same in every evaluation: computed once
+    seen: dict[float, PulseResult] = {}
+
+    def pulse(V_p: float) -> PulseResult:
+        res = seen.get(V_p)
+        if res is None:
+            res = seen[V_p] = _apply_pulse(model, card, V_start_V, V_p, *const)
+        return res
 
     def f(V_p: float) -> float:
-        return apply_pulse(model, card, V_start_V, V_p).N_net - N_target
+        return pulse(V_p).N_net - N_target
 
     if f(0.0) > 0:
         raise InputError(
@@ -176,7 +209,8 @@ def solve_amplitude_V(model: FGModel, card: Card, V_start_V: float, N_target: fl
         raise InputError(
             f"target of {N_target:.3g} transitions per update needs a control-gate pulse above "
             f"{V_P_MAX_V:g} V at V_ox = {V_start_V:.4g} V; lower R_max_per_s or eps0, or lengthen pulse_width_s")
-    return brent_root(f, 0.0, V_P_MAX_V, xtol=1e-12, rtol=1e-14, maxiter=200)
+    V_p = brent_root(f, 0.0, V_P_MAX_V, xtol=1e-12, rtol=1e-14, maxiter=200)
+    return V_p, pulse(V_p)
 
 
 SYNTHESIS_COLUMNS = ("n", "t_s", "eps", "grad", "R_target_per_s", "E0_J", "dE_J", "feasible",
@@ -210,8 +244,9 @@ def synthesize(card: Card) -> pd.DataFrame:
             V = rows[-1]["V_ox_after_V"]
             t_prev = t_n + pulse_window_s(card)
             continue
-        V_p = solve_amplitude_V(model, card, V, N_target)
-        res = apply_pulse(model, card, V, V_p)
+        V_p, res = _solve_pulse(model, card, V, N_target)
+        if res is None:
+            res = apply_pulse(model, card, V, V_p)
         rows.append({
             "n": n, "t_s": t_n, "eps": float(rec.eps), "grad": float(rec.grad),
             "R_target_per_s": float(rec.R_per_s), "E0_J": float(rec.E0_J), "dE_J": float(rec.dE_J),

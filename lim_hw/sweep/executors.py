@@ -6,7 +6,10 @@ One interface for every backend::
         for index, result, error in ex.map_unordered(fn, items):
             ...
 
-``fn`` must be a picklable top-level function of one argument. ``index`` is
+``fn`` must be a picklable top-level function of one argument. ``items`` is a
+sequence or any iterable, read lazily: an item is taken only when a worker slot
+(of the ``2 * workers`` window) is free, so a generator that prepares items (e.g. a
+sweep planning its points) overlaps with the items already running. ``index`` is
 the item's position in ``items``; exactly one of ``result`` / ``error`` is
 meaningful (``error`` is the exception the item raised, or
 :class:`WorkerCrashedError` when the process running it died). One failing
@@ -44,7 +47,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
 
@@ -126,8 +129,31 @@ class Executor:
     def describe(self) -> str:
         return f"{self.kind} ({self.workers} worker{'s' if self.workers != 1 else ''})"
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Result]:
         raise NotImplementedError
+
+
+class _Source:
+    """``(index, item)`` pairs of an iterable, read one at a time, with a one-item look-ahead."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._it = enumerate(items)
+        self._ahead: list[tuple[int, Any]] = []
+        self._done = False
+
+    def more(self) -> bool:
+        """True if another item follows (reads it ahead)."""
+        if not self._ahead and not self._done:
+            nxt = next(self._it, None)
+            if nxt is None:
+                self._done = True
+            else:
+                self._ahead.append(nxt)
+        return bool(self._ahead)
+
+    def take(self) -> tuple[int, Any] | None:
+        """The next ``(index, item)``, or None when there is none."""
+        return self._ahead.pop() if self.more() else None
 
 
 # --- local process pool ---------------------------------------------------------------
@@ -251,16 +277,16 @@ class LocalExecutor(Executor):
             _shutdown(pool, force=self._inflight > 0 or self.stopped)
         self._inflight = 0
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Result]:
         if self.workers == 1:
             yield from self._serial(fn, items)
             return
-        pending = collections.deque(range(len(items)))
-        suspects: collections.deque[int] = collections.deque()
-        running: dict[Future, int] = {}
+        source = _Source(items)
+        suspects: collections.deque[tuple[int, Any]] = collections.deque()
+        running: dict[Future, tuple[int, Any]] = {}
         window = 2 * self.workers
         broken = isolating = False
-        while (pending or suspects or running) and not self.stopped:
+        while (running or suspects or source.more()) and not self.stopped:
             if not running:
                 if broken or self._pool is None:
                     if self._pool is not None:
@@ -268,19 +294,20 @@ class LocalExecutor(Executor):
                     self._pool = self._new_pool(fn)
                     broken = False
                 isolating = bool(suspects)
-                todo = [suspects.popleft()] if suspects else \
-                    [pending.popleft() for _ in range(min(window, len(pending)))]
-                for i in todo:
-                    running[self._pool.submit(_call, fn, items[i])] = i
-            elif not broken and not isolating:
-                while pending and len(running) < window:
-                    i = pending.popleft()
-                    running[self._pool.submit(_call, fn, items[i])] = i
+                if isolating:
+                    i, item = suspects.popleft()
+                    running[self._pool.submit(_call, fn, item)] = (i, item)
+            if not broken and not isolating:  # each item is submitted as soon as it is read
+                while len(running) < window and not self.stopped:
+                    nxt = source.take()
+                    if nxt is None:
+                        break
+                    running[self._pool.submit(_call, fn, nxt[1])] = nxt
             self._inflight = len(running)
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             self._inflight = len(running) - len(done)
             for fut in done:
-                i = running.pop(fut)
+                i, item = running.pop(fut)
                 try:
                     yield i, fut.result(), None
                 except BrokenProcessPool:
@@ -290,13 +317,13 @@ class LocalExecutor(Executor):
                             "the worker process running this item died (killed, out of memory or a native "
                             "crash); run it alone to see why")
                     else:
-                        suspects.append(i)
+                        suspects.append((i, item))
                 except CancelledError as exc:  # pragma: no cover - only on shutdown
                     yield i, None, exc
                 except Exception as exc:
                     yield i, None, exc
 
-    def _serial(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+    def _serial(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Result]:
         for i, item in enumerate(items):
             if self.stopped:
                 return
@@ -406,25 +433,30 @@ class DaskExecutor(Executor):
             except Exception:  # pragma: no cover
                 pass
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Result]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Result]:
         from distributed import as_completed
 
         self.start()
         window = 2 * max(self.workers, len(self.client.scheduler_info().get("workers", {})) or 1)
-        pending = collections.deque(range(len(items)))
+        source = _Source(items)
         index: dict[str, int] = {}
         live: dict[str, Any] = {}
         ac = as_completed()
 
-        def submit() -> None:
-            i = pending.popleft()
-            fut = self.client.submit(fn, items[i], pure=False)
+        def submit() -> bool:
+            nxt = source.take()
+            if nxt is None:
+                return False
+            i, item = nxt
+            fut = self.client.submit(fn, item, pure=False)
             index[fut.key] = i
             live[fut.key] = fut
             ac.add(fut)
+            return True
 
-        for _ in range(min(window, len(pending))):
-            submit()
+        for _ in range(window):
+            if not submit():
+                break
         try:
             while not ac.is_empty() and not self.stopped:
                 if not ac.has_ready():
@@ -433,7 +465,7 @@ class DaskExecutor(Executor):
                 fut = next(ac)
                 i = index.pop(fut.key)
                 live.pop(fut.key, None)
-                if pending:
+                if not self.stopped:
                     submit()
                 if fut.status == "finished":
                     result, error = fut.result(), None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 from tqdm import tqdm
@@ -255,9 +256,15 @@ def check_workers(executor: Executor) -> None:
             raise InputError(f"the worker processes could not run even a trivial item ({error_text(error)}); "
                              + _GUARD_HINT)
 
-def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor, *, progress: bool = True,
-              desc: str = "sweep", retry_failed: bool = False, handle_signals: bool = False) -> RunOutcome:
+def run_tasks(tasks: Iterable[PointTask], store: SweepStore, executor: Executor, *, progress: bool = True,
+              desc: str = "sweep", retry_failed: bool = False, handle_signals: bool = False,
+              total: int | None = None) -> RunOutcome:
     """Run the tasks whose key has no record yet; append each record to the store as it arrives.
+
+    ``tasks`` may be a lazy iterable (a sweep plans its points while the first ones run): a task is
+    read when a worker slot is free, and one whose key was seen already (this run) or is recorded
+    (unless ``retry_failed`` and it failed) is skipped. ``total``: the number of tasks for the
+    progress bar when ``tasks`` has no length.
 
     With ``handle_signals`` (main thread only), SIGINT/SIGTERM stop the run
     cleanly: nothing new starts, running points are abandoned (not recorded),
@@ -270,21 +277,35 @@ def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor,
     (:func:`caller_error`) raises :class:`InputError` once the others are done.
     """
     progress = show_progress(progress)  # bars on a terminal only
-    unique = list({t.key: t for t in tasks}.values())
-    todo = [t for t in unique if t.key not in store.records
-            or (retry_failed and store.records[t.key].get("status") != "ok")]
+    sized = hasattr(tasks, "__len__")
+    if sized:
+        total = len({t.key for t in tasks})  # type: ignore[union-attr]
     counts = {"ok": 0, "failed": 0}
-    todo_keys = {t.key for t in todo}
-    for t in unique:
-        rec = store.records.get(t.key)
-        if rec is not None and t.key not in todo_keys:
-            counts["ok" if rec.get("status") == "ok" else "failed"] += 1
-    bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc=desc, unit="pt", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True, smoothing=0.1)
+    bar = tqdm(total=total, desc=desc, unit="pt", file=sys.stderr, disable=not progress, dynamic_ncols=True,
+               smoothing=0.1)
 
     def postfix() -> None:
-        bar.set_postfix_str(f"done={counts['ok']} failed={counts['failed']} "
-                            f"remaining={len(unique) - counts['ok'] - counts['failed']}", refresh=False)
+        remaining = f" remaining={bar.total - counts['ok'] - counts['failed']}" if bar.total is not None else ""
+        bar.set_postfix_str(f"done={counts['ok']} failed={counts['failed']}{remaining}", refresh=False)
+
+    seen: set[str] = set()
+    sent: list[PointTask] = []   # the tasks handed to the executor, by their index there
+
+    def todo() -> Iterable[PointTask]:
+        for t in tasks:
+            if t.key in seen:   # the same point twice: run once
+                if not sized and bar.total:
+                    bar.total -= 1
+                continue
+            seen.add(t.key)
+            rec = store.records.get(t.key)
+            if rec is not None and not (retry_failed and rec.get("status") != "ok"):
+                counts["ok" if rec.get("status") == "ok" else "failed"] += 1
+                postfix()
+                bar.update()
+                continue
+            sent.append(t)
+            yield t
 
     postfix()
     interrupted: list[int] = []
@@ -302,10 +323,13 @@ def run_tasks(tasks: Sequence[PointTask], store: SweepStore, executor: Executor,
     n_run = 0
     not_sent: list[BaseException] = []
     try:
-        if todo:
+        items = todo()
+        first = next(items, None)
+        if first is not None:
             check_workers(executor)
-        for i, result, error in executor.map_unordered(run_point, todo):
-            task = todo[i]
+            items = itertools.chain([first], items)
+        for i, result, error in executor.map_unordered(run_point, items if first is not None else ()):
+            task = sent[i]
             if interrupted and (error is not None or result.get("status") != "ok"):
                 continue  # may be an artefact of the interruption (e.g. a worker hit by Ctrl-C): rerun later
             if error is not None and caller_error(error):
@@ -343,38 +367,42 @@ def _relative_dir(task: PointTask, store: SweepStore) -> str:
 def plan_sweep(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None = None
                ) -> list[tuple[Point, PointTask | None, str]]:
     """``(point, task, planning_error)`` for every point (task None when planning failed)."""
-    out = []
+    return list(iter_plan(spec, points_dir, points))
+
+
+def iter_plan(spec: SweepSpec, points_dir: Path, points: Iterable[Point] | None = None
+              ) -> Iterator[tuple[Point, PointTask | None, str]]:
+    """:func:`plan_sweep` one point at a time (a sweep runs the first points while it plans the rest)."""
     held = 0
-    tables: dict[int, tuple[pd.DataFrame | None, str]] = {}
+    tables: dict[int, tuple[Card, pd.DataFrame | None, str]] = {}   # by card (held: its id stays its own)
     for p in (spec.points() if points is None else points):
         if p.error or p.card is None:
-            out.append((p, None, p.error or "InputError: no card"))
+            yield p, None, p.error or "InputError: no card"
             continue
         table = None
         if spec.analysis == "flow":
             cid = id(p.card)
             if cid not in tables:
                 try:
-                    tables[cid] = (technology_for(p.card).table_for(p.card, spec.testbench, spec.array,
-                                                                     p.mismatch), "")
+                    tables[cid] = (p.card, technology_for(p.card).table_for(p.card, spec.testbench, spec.array,
+                                                                             p.mismatch), "")
                 except LimHwError as exc:
-                    tables[cid] = (None, error_text(exc))
-            table, err = tables[cid]
+                    tables[cid] = (p.card, None, error_text(exc))
+            _card, table, err = tables[cid]
             if table is None:
-                out.append((p, None, err))
+                yield p, None, err
                 continue
         try:
             task = plan_task(p.card, spec.analysis, points_dir, spec.testbench, spec.array, p.mismatch,
                              write_waveforms=spec.write_waveforms, table=table, plots=spec.point_plots)
         except LimHwError as exc:
-            out.append((p, None, error_text(exc)))
+            yield p, None, error_text(exc)
             continue
         if task.table is not None:   # keep the planned tables for the workers within a memory budget
             held += int(task.table.memory_usage(index=True).sum())
             if held > TABLE_BUDGET_BYTES:
                 task = dataclasses.replace(task, table=None)   # the worker synthesises it again
-        out.append((p, task, ""))
-    return out
+        yield p, task, ""
 
 
 def sweep_table(plan: Sequence[tuple[Point, PointTask | None, str]],
@@ -425,8 +453,15 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
     if (out_dir / "points.jsonl").exists() and not resume:
         raise InputError(f"{out_dir} already holds a sweep; pass --resume to continue it or choose "
                          "another output directory")
-    plan = plan_sweep(spec, out_dir / POINTS_DIR)
-    tasks = [t for _, t, _ in plan if t is not None]
+    planner = iter_plan(spec, out_dir / POINTS_DIR)
+    plan: list[tuple[Point, PointTask | None, str]] = []
+
+    def planned() -> Iterator[PointTask]:  # read by the executor as worker slots free up
+        for entry in planner:
+            plan.append(entry)
+            if entry[1] is not None:
+                yield entry[1]
+
     own = not isinstance(executor, Executor)
     ex = make_executor(executor, workers, scheduler) if own else executor
     try:
@@ -438,8 +473,10 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, executor: str | Executor = "
             write_text_atomic(out_dir / "sweep.toml", spec.text or "# sweep built in Python (no sweep file)\n")
             write_text_atomic(out_dir / "base_card.toml",
                               card_to_toml(spec.base, header=f"base card of sweep '{spec.name}' ({spec.base_ref})"))
-            outcome = run_tasks(tasks, store, ex, progress=progress, desc=f"sweep {spec.name}",
-                                retry_failed=retry_failed, handle_signals=handle_signals)
+            outcome = run_tasks(planned(), store, ex, progress=progress, desc=f"sweep {spec.name}",
+                                retry_failed=retry_failed, handle_signals=handle_signals, total=spec.n_points)
+            plan.extend(planner)   # the points not planned when the run stopped early (interrupted)
+            tasks = [t for _, t, _ in plan if t is not None]
             table = sweep_table(plan, outcome.records)
             counts = table["status"].value_counts().to_dict() if not table.empty else {}
             n_ok, n_failed, n_missing = (int(counts.get(k, 0)) for k in ("ok", "failed", "missing"))

@@ -39,7 +39,9 @@ class TechRun:
     """What a technology's ``simulate`` hands back: waveforms, the testbench and deck run, the table used.
 
     ``table`` may differ from the one generated (the sky130 closed loop corrects pulse
-    widths); ``iterations`` records the loop (empty for the ideal technology).
+    widths); ``iterations`` records the loop (empty for the ideal technology). ``updates``: the
+    technology's accounting of this run (``account(card, table, testbench, waveforms)``) when its
+    self-check already made it, with the seconds it took (``accounting_s``), else None.
     """
 
     sim: Any
@@ -48,6 +50,8 @@ class TechRun:
     table: "pd.DataFrame"
     iterations: tuple = ()
     info: dict | None = None
+    updates: "pd.DataFrame | None" = None
+    accounting_s: float = 0.0
 
 
 def technology_named(pdk: str):

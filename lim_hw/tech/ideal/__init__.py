@@ -76,9 +76,10 @@ class IdealTechnology:
     def simulate(self, card: Card, art: NetlistArtifacts, engine: str, progress=None, retention=None) -> TechRun:
         """ngspice with edge retries and the self-checks (``retention(card, wf, tb)``: the retention check)."""
         from ...flow_sim import simulate_resolving_edges, update_check
-        sim, tb, deck = simulate_resolving_edges(card, art.table, art.testbench, engine, progress,
-                                                 check=update_check(card, art.table, retention))
-        return TechRun(sim, tb, deck, art.table)
+        check = update_check(card, art.table, retention)
+        sim, tb, deck = simulate_resolving_edges(card, art.table, art.testbench, engine, progress, check=check)
+        updates, accounting_s = check.updates_for(sim, tb) or (None, 0.0)  # the kept run, accounted once
+        return TechRun(sim, tb, deck, art.table, updates=updates, accounting_s=accounting_s)
 
     def account(self, card: Card, table: pd.DataFrame, tb, wf: Waveforms) -> pd.DataFrame:
         return account_updates(card, table, tb, wf)

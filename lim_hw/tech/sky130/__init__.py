@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -254,7 +255,9 @@ class Sky130Technology:
         history = []
         for it in range(loops + 1):
             sim, deck = simulate_testbench(eff, tb, table)
+            t_acc = time.perf_counter()
             upd = self.account(card, table, tb, Waveforms(sim.time_s, sim.vectors))
+            t_acc = time.perf_counter() - t_acc
             err = float(np.nanmax(np.abs(upd["tracking_error"]))) if len(upd) else 0.0
             history.append({"iteration": it, "tracking_error_max_abs": err, "simulation_wall_s": sim.wall_s})
             if it == loops or not err > target:
@@ -268,7 +271,8 @@ class Sky130Technology:
                 "segments": len(tb.segments), "tolerances": {
                     **dict(zip(("energy_closure", "charge_closure"), _tolerances(card))),
                     "charge_closure_floor_electrons": CHARGE_FLOOR_ELECTRONS}}
-        return TechRun(sim, tb, deck, table, tuple(history) if nominal else (), info)
+        return TechRun(sim, tb, deck, table, tuple(history) if nominal else (), info, updates=upd,
+                       accounting_s=t_acc)
 
     @staticmethod
     def _self_check(card: Card, eff: Card, upd: pd.DataFrame, tb, sim, retention, nominal: bool) -> None:

@@ -45,8 +45,9 @@ _PI = math.pi
 # intermediates, and the Newton state of one segment (u0, ln x, Q, its start, quadrature sum, u1, h)
 (_XV, _XK1, _XK2, _XIK2, _XD, _SV, _SVO, _SK1O, _SK2O, _SIK2O, _SDV, _SVH, _SV2, _DN, _DP, _DF, _DQ, _QO,
  _RU0, _RLNX, _RQ, _RQ0, _RJ, _RU1, _RH) = range(25)
-# the series step of the thermal-only law (:func:`_seg_series`) reuses the Newton rows above and adds
-# H', x0 and the coefficient rows c_0 .. c_N
+# the series step of the thermal-only law (:func:`_seg_series`) reuses the Newton rows above (named for
+# what it keeps there: x, sin x0, cos x0, 1/x0) and adds H', x0 and the coefficient rows c_0 .. c_N
+_RX, _RSIN, _RCOS, _RIX0 = _RLNX, _RQ0, _RJ, _RU1
 _RHP, _RX0 = 25, 26
 _RC0 = 27
 #: Most terms of the series step (beyond, or beyond :data:`_SER_Q_MAX`, the Newton path runs).
@@ -58,7 +59,7 @@ _RY = _RC0 + SER_NMAX + 1
 #: Rows of the per-chunk scratch array of the law kernels (:func:`scratch`).
 NS_ROWS = _RY + N_ROWS
 #: Cells per sub-block: the law kernels run a block in sub-blocks (panels, nodes and the Newton stop
-#: are chosen per sub-block), so the scratch (NS_ROWS x SUB doubles, 50 KB) stays in the core's cache.
+#: are chosen per sub-block), so the scratch (NS_ROWS x SUB doubles, 148 KB) stays in the core's L2 cache.
 SUB = 256
 #: Below this step (``Q``) the midpoint-frozen start is already exact to < 1e-15 relative (its error is
 #: ``|d ln g / dr| Q^2 / 12`` with ``|d ln g / dr| < 1`` below the thermal guard): no Newton step.
@@ -144,10 +145,10 @@ def _seg_series(sc, m, dt, sigma):
         c1 = ((S + beta * C) - beta * c0) * ix0
         d = max(c0 * c0 + 2.0 * c1 * min(x, 1e6), c0 * c0)
         sc[_RU0 * B + i] = u0
-        sc[_RLNX * B + i] = x
-        sc[_RQ0 * B + i] = S
-        sc[_RJ * B + i] = C
-        sc[_RU1 * B + i] = ix0
+        sc[_RX * B + i] = x
+        sc[_RSIN * B + i] = S
+        sc[_RCOS * B + i] = C
+        sc[_RIX0 * B + i] = ix0
         sc[_RX0 * B + i] = x0
         sc[_RQ * B + i] = 2.0 * x / (c0 + math.sqrt(d)) if x <= 1e6 else _SER_Q_MAX + 1.0
         sc[_RC0 * B + i] = c0
@@ -168,8 +169,8 @@ def _seg_series(sc, m, dt, sigma):
     for n in range(1, 0 if done else N + 1):
         pr, pim = (pr - beta * pim) / n, (pim + beta * pr) / n
         for i in range(m):
-            w = sc[_RQ0 * B + i] * pr + sc[_RJ * B + i] * pim
-            sc[(_RC0 + n) * B + i] = (w - beta * sc[(_RC0 + n - 1) * B + i]) * sc[_RU1 * B + i]
+            w = sc[_RSIN * B + i] * pr + sc[_RCOS * B + i] * pim
+            sc[(_RC0 + n) * B + i] = (w - beta * sc[(_RC0 + n - 1) * B + i]) * sc[_RIX0 * B + i]
     for _ in range(0 if done else _NEWTON_MAX):
         for i in range(m):
             cN = sc[(_RC0 + N) * B + i]
@@ -185,7 +186,7 @@ def _seg_series(sc, m, dt, sigma):
         bad = 0
         for i in range(m):
             Q = sc[_RQ * B + i]
-            step = (sc[_RH * B + i] * Q - sc[_RLNX * B + i]) / sc[_RHP * B + i]
+            step = (sc[_RH * B + i] * Q - sc[_RX * B + i]) / sc[_RHP * B + i]
             Qn = Q - step if Q - step > 0.0 else 0.5 * Q
             bad += 0 if abs(Qn - Q) <= _NEWTON_RTOL * Qn else 1
             sc[_RQ * B + i] = Qn
